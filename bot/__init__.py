@@ -1,0 +1,1 @@
+"""Front ends (console, Telegram), storage, configuration and the `coach` command."""

@@ -1,0 +1,109 @@
+"""Load the session, step the engine, save the outcome: what every front end calls.
+
+One call is one transaction: the incoming turn, the session's new state, the
+outgoing turns and the scores are committed together, so a crash at any point
+leaves either all of them or none, and the user resumes where the log says.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from bot.storage import Storage
+from dialogs.engine import Engine, Event, Outcome, Reply, User
+from knowledge.pack import LOCALES
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who sent an event, as the front end knows them."""
+
+    channel: str  # "console", "telegram", ...
+    external_id: str
+    name: str = ""
+    language_code: str = ""
+
+
+def default_locale(language_code: str, fallback: str) -> str:
+    """The locale for a new user: their client's language if we have it, else the configured one."""
+    code = (language_code or "").lower()
+    for locale in LOCALES:
+        if code == locale or code.startswith(locale + "-"):
+            return locale
+    return fallback
+
+
+class CoachService:
+    def __init__(self, storage: Storage, engine: Engine, default_locale: str = "zh"):
+        self.storage = storage
+        self.engine = engine
+        self.default_locale = default_locale
+        self._lock = threading.Lock()  # one writer at a time on the shared connection
+
+    def handle(self, who: Identity, event: Event, update_id: int | None = None) -> list[Reply]:
+        """Answer one event and log it; a redelivered update (same update_id) gets no second answer."""
+        with self._lock, self.storage.transaction():
+            if update_id is not None and self.storage.update_seen(update_id):
+                return []
+            locale = default_locale(who.language_code, self.default_locale)
+            row = self.storage.ensure_user(who.channel, who.external_id, who.name, who.language_code, locale)
+            user = User(row.id, row.locale, row.name)
+            session = self.storage.active_session(user.id)
+            outcome = self.engine.handle(user, session, event)
+            self._save(user, session, event, outcome, update_id)
+        return outcome.replies
+
+    def set_locale(self, who: Identity, locale: str) -> None:
+        """Set a user's language (e.g. from `coach chat --locale`)."""
+        with self._lock, self.storage.transaction():
+            row = self.storage.ensure_user(who.channel, who.external_id, who.name, who.language_code, locale)
+            self.storage.set_locale(row.id, locale)
+
+    def ui_text(self, who: Identity, key: str, **variables) -> str:
+        """An interface string in the user's language."""
+        row = self.storage.find_user(who.channel, who.external_id)
+        locale = row.locale if row else default_locale(who.language_code, self.default_locale)
+        return self.engine.ui(locale)(key, **variables)
+
+    def _save(self, user: User, before, event: Event, outcome: Outcome, update_id: int | None) -> None:
+        store = self.storage
+        if outcome.ended is not None:
+            store.save_session(user.id, outcome.ended)
+        after = outcome.session
+        session_id = store.save_session(user.id, after) if after else (before.id if before else None)
+        if event.kind != "resume":
+            store.add_turn(
+                user_id=user.id,
+                session_id=session_id,
+                direction="in",
+                text=event.text or _describe_press(event),
+                state=before.state if before else None,
+                event=event.describe(),
+                update_id=update_id,
+            )
+        if outcome.locale:
+            store.set_locale(user.id, outcome.locale)
+        for reply in outcome.replies:
+            store.add_turn(
+                user_id=user.id,
+                session_id=session_id,
+                direction="out",
+                text=reply.text,
+                state=after.state if after else None,
+                score=reply.score,
+            )
+        for result in outcome.scores:
+            store.add_score(
+                user_id=user.id,
+                session_id=session_id,
+                flow=after.flow,
+                step=result.step,
+                score=result.score,
+                checks=[{**c.as_json(), "evidence": c.evidence} for c in result.checks],
+            )
+
+
+def _describe_press(event: Event) -> str:
+    """What to log as the text of an event that carried none (a pressed button)."""
+    return f"/{event.name} {event.arg}".strip() if event.kind == "command" else f"[{event.name} {event.arg}]".strip()

@@ -1,0 +1,150 @@
+"""The five-step course (flows/course.yaml): callbacks, conditions and screens.
+
+Session data (saved as JSON):
+    product, dealer_offset   which product and dealers the scripts are rendered with
+    step_index               0..4, the current step in STEP_IDS order
+    model_index              which model script is shown
+    best, attempts           per step id: best score so far, number of scored answers
+    last                     the last scored answer: {step, score, checks: [{id, passed, evidence}]}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dialogs.flow_session import Button, FlowSession, Screen
+from knowledge.pack import STEP_IDS, template_context
+from knowledge.templates import render
+
+
+class CourseSession(FlowSession):
+    # --- the current step and what it is rendered with ----------------------
+
+    @property
+    def step(self):
+        return self.ctx.pack.step(STEP_IDS[self.data.get("step_index", 0)])
+
+    @property
+    def product(self):
+        pack = self.ctx.pack
+        wanted = self.data.get("product")
+        return next((p for p in pack.products if p.id == wanted), pack.products[0])
+
+    @property
+    def dealer(self):
+        dealers = self.ctx.pack.dealers
+        return dealers[(self.data.get("dealer_offset", 0) + self.data.get("step_index", 0)) % len(dealers)]
+
+    def _template_vars(self) -> dict[str, Any]:
+        return template_context(self.product, self.dealer, self.ctx.locale)
+
+    def _progress(self) -> dict[str, Any]:
+        return {"number": self.data.get("step_index", 0) + 1, "total": len(STEP_IDS), "step": self.local(self.step)}
+
+    # --- callbacks (named in flows/course.yaml) ------------------------------
+
+    def choose_product(self, arg: str = "", **_):
+        product_ids = [p.id for p in self.ctx.pack.products]
+        self.data.update(
+            product=arg if arg in product_ids else product_ids[0],
+            dealer_offset=self.ctx.rng.randrange(len(self.ctx.pack.dealers)),
+            scenario_offset=self.ctx.rng.randrange(1000),
+            step_index=0,
+            model_index=0,
+            best={},
+            attempts={},
+        )
+
+    def next_model_script(self, **_):
+        self.data["model_index"] = self.data.get("model_index", 0) + 1
+
+    def score_answer(self, text: str = "", **_):
+        result = self.ctx.scorer.score(self.step.id, text, self.ctx.locale)
+        self.scores.append(result)
+        step_id = self.step.id
+        self.data.setdefault("attempts", {})[step_id] = self.data.get("attempts", {}).get(step_id, 0) + 1
+        best = self.data.setdefault("best", {})
+        best[step_id] = max(best.get(step_id, 0), result.score)
+        self.data["last"] = {
+            "step": step_id,
+            "score": result.score,
+            "checks": [{"id": c.id, "passed": c.passed, "evidence": c.evidence} for c in result.checks],
+        }
+
+    def has_next_step(self, **_) -> bool:
+        return self.data.get("step_index", 0) + 1 < len(STEP_IDS)
+
+    def advance_step(self, **_):
+        self.data["step_index"] = self.data.get("step_index", 0) + 1
+        self.data["model_index"] = 0
+
+    # --- screens --------------------------------------------------------------
+
+    def screen_intro(self) -> Screen:
+        steps = [self.local(s.title) for s in self.ctx.pack.steps]
+        buttons = tuple(
+            Button("begin", self.ctx.ui("button.begin_with", product=self.local(p.name)), p.id)
+            for p in self.ctx.pack.products
+        )
+        return Screen("course.intro", {"steps": steps}, buttons)
+
+    def screen_explain(self) -> Screen:
+        return Screen("course.explain", self._progress())
+
+    def screen_model(self) -> Screen:
+        scripts = self.step.model_scripts
+        script = scripts[self.data.get("model_index", 0) % len(scripts)]
+        context = {
+            **self._progress(),
+            "script_title": self.local(script.title),
+            "script": render(script.template[self.ctx.locale], **self._template_vars()),
+            "dealer": self.local(self.dealer),
+            "product": self.local(self.product),
+        }
+        return Screen("course.model", context)
+
+    def screen_practice(self) -> Screen:
+        scenarios = self.step.scenarios
+        scenario = scenarios[(self.data.get("scenario_offset", 0) + self.data.get("step_index", 0)) % len(scenarios)]
+        prompt = render(scenario[self.ctx.locale], **self._template_vars())
+        attempt = self.data.get("attempts", {}).get(self.step.id, 0) + 1
+        return Screen("course.practice", {**self._progress(), "prompt": prompt, "attempt": attempt})
+
+    def screen_feedback(self) -> Screen:
+        last = self.data["last"]
+        rubric = {c.id: c for c in self.step.rubric}
+        checks = [
+            {
+                "passed": c["passed"],
+                "label": rubric[c["id"]].label[self.ctx.locale],
+                "tip": rubric[c["id"]].tip[self.ctx.locale],
+                "evidence": c["evidence"],
+            }
+            for c in last["checks"]
+            if c["id"] in rubric
+        ]
+        context = {
+            **self._progress(),
+            "score": last["score"],
+            "passed": last["score"] >= self.ctx.scorer.PASS_MARK,
+            "pass_mark": self.ctx.scorer.PASS_MARK,
+            "checks": checks,
+            "best": self.data.get("best", {}).get(self.step.id, last["score"]),
+        }
+        next_label = "button.next_step" if self.has_next_step() else "button.finish_course"
+        buttons = (Button("retry", self.ctx.ui("button.retry")), Button("next_step", self.ctx.ui(next_label)))
+        return Screen("course.feedback", context, buttons)
+
+    def screen_summary(self) -> Screen:
+        best = self.data.get("best", {})
+        rows = [
+            {
+                "title": self.local(s.title),
+                "score": best.get(s.id, 0),
+                "passed": best.get(s.id, 0) >= self.ctx.scorer.PASS_MARK,
+            }
+            for s in self.ctx.pack.steps
+        ]
+        average = round(sum(r["score"] for r in rows) / len(rows))
+        context = {"rows": rows, "average": average, "all_passed": all(r["passed"] for r in rows)}
+        return Screen("course.summary", context, (Button("/train", self.ctx.ui("button.train_again")),))

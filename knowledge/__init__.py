@@ -1,0 +1,1 @@
+"""The content pack: every sentence a learner reads, in Chinese and English."""

@@ -1,0 +1,64 @@
+"""A small driver that uses the bot the way a person does: send text, press buttons by label."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import yaml
+
+from bot.service import CoachService, Identity
+from dialogs.engine import Event, Reply
+
+TAG = re.compile(r"<[^>]+>")
+LABELLED_ANSWERS = Path(__file__).parent / "data" / "labelled_answers.yaml"
+
+
+def load_labelled() -> list[dict]:
+    """The labelled answer set: step, locale, label (0 poor .. 3 excellent), text."""
+    return yaml.safe_load(LABELLED_ANSWERS.read_text(encoding="utf-8"))["answers"]
+
+
+def all_text(replies) -> str:
+    """Every reply of one turn as plain text."""
+    return "\n".join(plain(r.text) for r in replies)
+
+
+def plain(text: str) -> str:
+    return html.unescape(TAG.sub("", text))
+
+
+class Learner:
+    def __init__(self, service: CoachService, who: Identity):
+        self.service = service
+        self.who = who
+        self.replies: list[Reply] = []
+
+    @property
+    def last(self) -> Reply:
+        return self.replies[-1]
+
+    @property
+    def text(self) -> str:
+        return plain(self.last.text)
+
+    @property
+    def labels(self) -> list[str]:
+        return [b.label for b in self.last.buttons]
+
+    def send(self, text: str) -> Learner:
+        self.replies = self.service.handle(self.who, Event.from_text(text))
+        return self
+
+    def press(self, label_part: str) -> Learner:
+        """Press the button of the last reply whose label contains `label_part`."""
+        matches = [b for b in self.last.buttons if label_part in b.label]
+        assert matches, f"no button with {label_part!r} in {self.labels}"
+        self.replies = self.service.handle(self.who, Event.press(matches[0]))
+        return self
+
+    def press_trigger(self, trigger: str) -> Learner:
+        button = next(b for b in self.last.buttons if b.trigger == trigger)
+        self.replies = self.service.handle(self.who, Event.press(button))
+        return self

@@ -1,0 +1,112 @@
+"""`coach kb check`: the shipped pack passes; a broken one fails, naming file and field."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from knowledge.pack import DEFAULT_DIR, PackError, check_pack, load_pack
+
+
+def run_check(*args, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "kb", "check", *args], capture_output=True, text=True, env=env
+    )
+
+
+def test_shipped_pack_passes():
+    result = run_check(str(DEFAULT_DIR))
+    assert result.returncode == 0, result.stdout
+    assert "ok" in result.stdout
+
+
+def test_shipped_pack_has_the_required_content(pack):
+    assert [s.id for s in pack.steps] == [
+        "icebreaking",
+        "need_guidance",
+        "value_presentation",
+        "objection_handling",
+        "agreement",
+    ]
+    for step in pack.steps:
+        assert len(step.techniques) >= 3 and len(step.model_scripts) >= 2
+        assert len(step.scenarios) >= 2 and len(step.rubric) >= 4
+    assert len(pack.products) >= 2 and len(pack.dealers) >= 2
+
+
+@pytest.fixture
+def broken(tmp_path):
+    """A copy of the shipped pack, and a way to edit one of its YAML files."""
+    root = tmp_path / "pack"
+    shutil.copytree(DEFAULT_DIR, root)
+
+    def edit(relative: str, change):
+        path = root / relative
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        change(data)
+        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+    return root, edit
+
+
+def step_file(root, step_id):
+    return next(p for p in (root / "steps").glob("*.yaml") if step_id in p.name).relative_to(root)
+
+
+def test_problems_name_the_file_and_the_field(broken):
+    root, edit = broken
+    icebreaking = str(step_file(root, "icebreaking"))
+    agreement = str(step_file(root, "agreement"))
+    edit(icebreaking, lambda d: d["techniques"][1]["how"].pop("en"))  # missing translation
+    edit(icebreaking, lambda d: d["model_scripts"][0]["template"].update(zh="{{ product.name "))  # does not parse
+    edit(icebreaking, lambda d: d["scenarios"][1].update(en="Visit {{ dealer.nickname }}"))  # undefined variable
+    edit(agreement, lambda d: d.update(id="closing"))  # unknown step id
+    edit("products.yaml", lambda d: d["products"][0]["features"][0]["name"].update(en="x" * 5000))
+    edit(
+        step_file(root, "value_presentation"),
+        lambda d: d["model_scripts"][1]["template"].update(en="{{ product.features[0].name }}"),
+    )
+    edit("ui.yaml", lambda d: d.pop("common.help") and d.update({"course.feedback": {"zh": "{{ scroe }}", "en": "x"}}))
+
+    result = run_check(str(root))
+    out = result.stdout
+    assert result.returncode == 1
+    assert f"{icebreaking}: techniques[1].how.en: missing translation (en)" in out
+    assert f"{icebreaking}: model_scripts[0].template.zh: template error" in out
+    assert f"{icebreaking}: scenarios[1].en: template error" in out and "nickname" in out
+    assert f"{agreement}: id: unknown step id 'closing'" in out
+    assert "no valid file defines step 'agreement'" in out
+    assert "model_scripts[1].template.en: renders to 5000 characters with product 'home_fiber'" in out
+    assert "ui.yaml: common.help: missing interface string" in out
+    assert "ui.yaml: course.feedback.zh: undefined variable 'scroe'" in out
+
+
+def test_invalid_yaml_and_missing_files_are_reported(broken):
+    root, _ = broken
+    (root / "dealers.yaml").write_text("dealers: [unclosed", encoding="utf-8")
+    (root / "products.yaml").unlink()
+    problems = [str(p) for p in check_pack(root)]
+    assert any(p.startswith("dealers.yaml: line") and "not valid YAML" in p for p in problems)
+    assert "products.yaml: file is missing" in problems
+    with pytest.raises(PackError):
+        load_pack(root)
+
+
+def test_a_company_pack_is_used_through_the_environment(broken, tmp_path):
+    root, edit = broken
+    edit("ui.yaml", lambda d: d["common.welcome"].update(zh="欢迎来到青禾培训中心！{{ name }}"))
+    env = {"COACH_KNOWLEDGE_DIR": str(root), "PATH": "/usr/bin:/bin", "COACH_DB": str(tmp_path / "c.db")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "chat", "--user", "amy"],
+        input="/start\n",
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert "欢迎来到青禾培训中心" in result.stdout, result.stderr
+    bad = run_check(env={**env, "COACH_KNOWLEDGE_DIR": str(tmp_path / "nowhere")})
+    assert bad.returncode == 1 and "content pack folder not found" in bad.stdout
