@@ -77,7 +77,7 @@ class CoachService:
                 user_id=user.id,
                 session_id=session_id,
                 direction="in",
-                text=event.text or _describe_press(event),
+                text=event.text if event.text or event.kind == "text" else _describe_press(event),
                 state=before.state if before else None,
                 event=event.describe(),
                 update_id=update_id,

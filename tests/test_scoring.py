@@ -11,32 +11,10 @@ import pytest
 
 from dialogs.scoring import Scorer, normalize
 from knowledge.pack import STEP_IDS
+from scripts.eval_scoring import spearman
 from tests.helpers import load_labelled
 
 LABELLED = load_labelled()
-
-
-def ranks(values: list[float]) -> list[float]:
-    """Average ranks (ties share their mean rank), as Spearman's rho needs."""
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    result = [0.0] * len(values)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            result[order[k]] = (i + j) / 2 + 1
-        i = j + 1
-    return result
-
-
-def spearman(xs: list[float], ys: list[float]) -> float:
-    rx, ry = ranks(xs), ranks(ys)
-    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
-    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=True))
-    var = (sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry)) ** 0.5
-    return cov / var
 
 
 @pytest.fixture(scope="module")
