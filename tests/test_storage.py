@@ -1,0 +1,56 @@
+"""The session log: schema version, WAL, and one transaction per turn."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from bot.storage import SCHEMA_VERSION, Storage, StorageError
+from tests.helpers import Learner
+
+
+def test_a_new_database_is_migrated_and_in_wal_mode(tmp_path):
+    store = Storage(tmp_path / "new.db")
+    assert store.schema_version == SCHEMA_VERSION
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert {"users", "sessions", "turns", "scores"} <= set(store.db.table_names())
+    store.close()
+    Storage(tmp_path / "new.db").close()  # opening again migrates nothing and fails nothing
+
+
+def test_a_database_from_newer_code_is_refused(tmp_path):
+    path = tmp_path / "future.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StorageError, match="newer than this code"):
+        Storage(path)
+
+
+def test_an_unwritable_location_is_a_clear_error(tmp_path):
+    with pytest.raises(StorageError, match="cannot open database"):
+        Storage(tmp_path / "no-such-dir" / "coach.db")
+
+
+def test_a_failure_while_saving_leaves_neither_the_turn_nor_the_new_state(service, storage, rep, monkeypatch):
+    learner = Learner(service, rep).send("/train").press_trigger("begin").press_trigger("practise")
+    turns_before = len(storage.turns())
+    state_before = storage.active_session(1).state
+
+    def disk_full(**_):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(storage, "add_score", disk_full)
+    with pytest.raises(sqlite3.OperationalError):
+        learner.send("王老板您好，最近生意怎么样？")
+    assert len(storage.turns()) == turns_before
+    assert storage.active_session(1).state == state_before == "practice"
+
+
+def test_a_redelivered_update_is_answered_once(service, storage, rep):
+    from dialogs.engine import Event
+
+    first = service.handle(rep, Event.from_text("/train"), update_id=1001)
+    again = service.handle(rep, Event.from_text("/train"), update_id=1001)
+    assert first and again == []
+    assert [t["update_id"] for t in storage.turns() if t["direction"] == "in"] == [1001]
