@@ -8,7 +8,7 @@ leaves either all of them or none, and the user resumes where the log says.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.storage import Storage
 from dialogs.engine import Engine, Event, Outcome, Reply, User
@@ -51,8 +51,14 @@ class CoachService:
             user = User(row.id, row.locale, row.name)
             session = self.storage.active_session(user.id)
             outcome = self.engine.handle(user, session, event)
-            self._save(user, session, event, outcome, update_id)
-        return outcome.replies
+            if outcome.forget:
+                self.storage.forget_user(user.id)
+                return outcome.replies
+            session_id = self._save(user, session, event, outcome, update_id)
+        after = outcome.session
+        if after is None or after.status != "active":
+            return outcome.replies
+        return [replace(r, session_id=session_id, state=after.state) for r in outcome.replies]
 
     def set_locale(self, who: Identity, locale: str) -> None:
         """Set a user's language (e.g. from `coach chat --locale`)."""
@@ -66,7 +72,7 @@ class CoachService:
         locale = row.locale if row else default_locale(who.language_code, self.default_locale)
         return self.engine.ui(locale)(key, **variables)
 
-    def _save(self, user: User, before, event: Event, outcome: Outcome, update_id: int | None) -> None:
+    def _save(self, user: User, before, event: Event, outcome: Outcome, update_id: int | None) -> int | None:
         store = self.storage
         if outcome.ended is not None:
             store.save_session(user.id, outcome.ended)
@@ -102,6 +108,7 @@ class CoachService:
                 score=result.score,
                 checks=[{**c.as_json(), "evidence": c.evidence} for c in result.checks],
             )
+        return session_id
 
 
 def _describe_press(event: Event) -> str:

@@ -197,6 +197,12 @@ class Storage:
             self.db.execute("UPDATE users SET name = ?, updated_at = ? WHERE id = ?", [name, stamp, user_id])
         return UserRow(user_id, channel, external_id, name or old_name or "", saved_locale, role)
 
+    def forget_user(self, user_id: int) -> None:
+        """Delete everything stored about a user (their scores, turns, sessions and the user row)."""
+        for table in ("scores", "turns", "sessions"):
+            self.db.execute(f"DELETE FROM {table} WHERE user_id = ?", [user_id])
+        self.db.execute("DELETE FROM users WHERE id = ?", [user_id])
+
     def set_locale(self, user_id: int, locale: str) -> None:
         self.db.execute("UPDATE users SET locale = ?, updated_at = ? WHERE id = ?", [locale, now(), user_id])
 

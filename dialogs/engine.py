@@ -26,7 +26,11 @@ SESSION_MODELS: dict[str, type[FlowSession]] = {"course": CourseSession}
 
 @dataclass(frozen=True)
 class Event:
-    """Something the user did. `kind` is command, button, text, or resume (a front end reconnecting)."""
+    """Something the user did.
+
+    `kind` is command, button, text, unsupported (a photo, sticker, voice note, ...: `name` says
+    which), edited (an edited message), or resume (a front end reconnecting).
+    """
 
     kind: str
     name: str = ""  # command name without the slash, or the button's trigger
@@ -79,6 +83,8 @@ class Reply:
     text: str  # Telegram-style HTML
     buttons: tuple[Button, ...] = ()
     score: int | None = None
+    session_id: int | None = None  # where the buttons were offered: set by the service once saved
+    state: str | None = None
 
 
 @dataclass
@@ -88,6 +94,7 @@ class Outcome:
     ended: SessionRecord | None = None  # a session this event cancelled to start another
     scores: list[ScoreResult] = field(default_factory=list)
     locale: str | None = None  # set when the user switched language
+    forget: bool = False  # the user confirmed /forget_me: delete everything stored about them
 
 
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
@@ -151,6 +158,11 @@ class Engine:
             if session is None:
                 return Outcome([Reply(ui("common.welcome", name=user.name), self._menu(user.locale))])
             return Outcome([self.current_screen(user, session, ui("common.resumed"))], session)
+        if event.kind in ("unsupported", "edited"):
+            key = "common.edited" if event.kind == "edited" else "common.not_text"
+            if session is None:
+                return Outcome([Reply(f"{ui(key)}\n\n{ui('common.no_session_hint')}", self._menu(user.locale))])
+            return Outcome([self.current_screen(user, session, ui(key))], session)
         if session is None:
             key = "common.button_expired" if event.kind == "button" else "common.no_session"
             return Outcome([Reply(f"{ui(key)}\n\n{ui('common.no_session_hint')}", self._menu(user.locale))])
@@ -198,6 +210,10 @@ class Engine:
 
     # --- commands -------------------------------------------------------------------
 
+    def commands(self) -> list[str]:
+        """Every command the engine answers, in menu order (descriptions: ui `command.<name>`)."""
+        return [*self.flow_by_command, "lang", "help", "cancel", "start", "forget_me"]
+
     def _menu(self, locale: str) -> tuple[Button, ...]:
         ui = self.ui(locale)
         return tuple(Button(f"/{command}", ui(f"button.menu_{command}")) for command in self.flow_by_command)
@@ -234,6 +250,14 @@ class Engine:
             )
         if name == "lang":
             return self._lang(user, event.arg.strip().lower())
+        if name == "forget_me":
+            if event.arg == "confirm":
+                return Outcome([Reply(ui("common.forgotten"))], forget=True)
+            buttons = (
+                Button("/forget_me", ui("button.forget_confirm"), "confirm"),
+                Button("/start", ui("button.keep")),
+            )
+            return Outcome([Reply(ui("common.forget_ask"), buttons)])
         return Outcome([Reply(ui("common.unknown_command", command=name[:64]))])
 
     def _lang(self, user: User, wanted: str) -> Outcome:

@@ -26,6 +26,18 @@ UI_VARIABLES: dict[str, set[str]] = {
     "course.practice": _STEP_PROGRESS | {"prompt", "attempt"},
     "course.feedback": _STEP_PROGRESS | {"score", "passed", "pass_mark", "checks", "best"},
     "course.summary": {"rows", "average", "all_passed"},
+    "button.forget_confirm": set(),
+    "button.keep": set(),
+    # command menu descriptions (Telegram's setMyCommands)
+    "command.train": set(),
+    "command.lang": set(),
+    "command.help": set(),
+    "command.cancel": set(),
+    "command.start": set(),
+    "command.forget_me": set(),
+    # the Telegram front end
+    "telegram.private_only": set(),
+    "telegram.error": set(),
     # the console front end
     "console.banner": set(),
     # every flow
@@ -46,4 +58,8 @@ UI_VARIABLES: dict[str, set[str]] = {
     "common.unknown_command": {"command"},
     "common.lang_choose": set(),
     "common.lang_switched": set(),
+    "common.not_text": set(),
+    "common.edited": set(),
+    "common.forget_ask": set(),
+    "common.forgotten": set(),
 }

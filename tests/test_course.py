@@ -176,3 +176,28 @@ def test_language_switch(service, rep, pack):
     learner.send("/lang zh")
     learner.send("/train")
     assert "五步沟通课程" in learner.text or "欢迎回来" in learner.text
+
+
+def test_forget_me_really_deletes_after_confirmation(service, storage, rep):
+    learner = Learner(service, rep).send("/train").press_trigger("begin").press_trigger("practise")
+    learner.send("王老板您好，最近生意怎么样？")
+    other = Learner(service, Identity("console", "someone-else", "Zhang")).send("/train")
+    learner.send("/forget_me")
+    assert "无法恢复" in learner.text and storage.find_user("console", "rep-li") is not None
+    learner.press("不删了")
+    assert storage.find_user("console", "rep-li") is not None
+    learner.send("/forget_me").press("确认删除")
+    assert "已删除" in learner.text
+    assert storage.find_user("console", "rep-li") is None
+    remaining = {t["user_id"] for t in storage.turns()} | {s["user_id"] for s in storage.scores()}
+    assert remaining == {storage.find_user("console", "someone-else").id}
+    assert other.send("/train").text  # other users are untouched
+
+
+def test_photos_stickers_and_edits_get_a_clear_reply_and_the_current_step(service, rep):
+    learner = Learner(service, rep).send("/train").press_trigger("begin").press_trigger("practise")
+    prompt_title = learner.text.splitlines()[0]
+    for event in (Event("unsupported", "photo"), Event("unsupported", "sticker"), Event("edited", text="改过的")):
+        learner.replies = service.handle(rep, event)
+        assert ("只能读文字" in learner.text or "修改" in learner.text) and prompt_title in learner.text
+        assert learner.last.score is None
