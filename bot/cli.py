@@ -45,6 +45,29 @@ def cmd_chat(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_run(args, settings: Settings) -> int:
+    """The Telegram bot."""
+    from bot.logs import setup_logging
+    from bot.service import CoachService
+    from bot.storage import Storage, StorageError
+    from bot.telegram.app import build_application, check_token, run
+    from dialogs.engine import Engine
+
+    check_token(settings.token)
+    setup_logging([settings.token, settings.webhook_secret])
+    pack = load_pack(settings.knowledge_dir)
+    try:
+        storage = Storage(args.db or settings.db_path)
+    except StorageError as exc:
+        return _fail(f"{exc}. Set COACH_DB (or --db) to a writable file.")
+    app = build_application(settings, CoachService(storage, Engine(pack), settings.locale))
+    try:
+        run(app, webhook_url=args.webhook_url, port=args.port, secret=settings.webhook_secret)
+    finally:
+        storage.close()
+    return 0
+
+
 def cmd_kb_check(args, settings: Settings) -> int:
     """Validate a content pack."""
     root = Path(args.dir) if args.dir else settings.knowledge_dir
@@ -83,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--locale", choices=LOCALES, help="language: zh or en")
     chat.add_argument("--db", help="SQLite file (default: COACH_DB or coach.db)")
     chat.set_defaults(func=cmd_chat)
+
+    run = sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
+    run.add_argument("--webhook-url", help="public HTTPS URL for a webhook (default: long polling)")
+    run.add_argument("--port", type=int, default=8443, help="webhook port to listen on (default 8443)")
+    run.add_argument("--db", help="SQLite file (default: COACH_DB or coach.db)")
+    run.set_defaults(func=cmd_run)
 
     kb = sub.add_parser("kb", help="content pack tools")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)

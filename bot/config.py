@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,9 @@ class Settings:
         locale = env.get("COACH_LOCALE", "zh").strip().lower() or "zh"
         if locale not in LOCALES:
             raise ConfigError(f"COACH_LOCALE must be one of {', '.join(LOCALES)}, not {locale!r}")
+        secret = env.get("COACH_WEBHOOK_SECRET", "").strip()
+        if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ConfigError("COACH_WEBHOOK_SECRET may only use A-Z, a-z, 0-9, _ and - (1 to 256 characters)")
         return cls(
             db_path=Path(env.get("COACH_DB") or "coach.db"),
             locale=locale,
@@ -50,7 +54,7 @@ class Settings:
             token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
             api_base_url=env.get("TELEGRAM_API_BASE_URL", "").strip(),
             api_base_file_url=env.get("TELEGRAM_API_BASE_FILE_URL", "").strip(),
-            webhook_secret=env.get("COACH_WEBHOOK_SECRET", "").strip(),
+            webhook_secret=secret,
             manager_ids=_ids("COACH_MANAGER_IDS", env),
             admin_ids=_ids("COACH_ADMIN_IDS", env),
         )

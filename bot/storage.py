@@ -145,7 +145,13 @@ class Storage:
         conn.execute("PRAGMA busy_timeout=5000")
         conn.execute("PRAGMA synchronous=NORMAL")
         self.db = sqlite_utils.Database(conn)
-        self._migrate()
+        try:
+            self._migrate()
+            conn.execute("BEGIN IMMEDIATE")  # fails now, not at the first message, if we cannot write
+            conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StorageError(f"cannot write to database {self.path!r}: {exc}") from exc
 
     def close(self) -> None:
         self.db.conn.close()

@@ -1,0 +1,1 @@
+"""The Telegram front end: python-telegram-bot wiring over bot/service.py."""

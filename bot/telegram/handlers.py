@@ -1,0 +1,98 @@
+"""Telegram handlers: Update -> engine event -> service -> render -> send, about ten lines each.
+
+The service lives in `context.bot_data["service"]`; every handler passes the
+update's id so a redelivered update is not answered twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from telegram import LinkPreviewOptions, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot.service import CoachService, Identity
+from bot.telegram.render import decode_button, messages
+from dialogs.engine import Event, Reply
+
+log = logging.getLogger(__name__)
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+ATTACHMENT_KINDS = ("photo", "sticker", "voice", "video_note", "video", "audio", "document", "animation",
+                    "location", "contact", "poll", "dice", "venue")  # fmt: skip
+
+
+def identity(update: Update) -> Identity:
+    user = update.effective_user
+    return Identity("telegram", str(user.id), user.full_name, user.language_code or "")
+
+
+def service_of(context: ContextTypes.DEFAULT_TYPE) -> CoachService:
+    return context.bot_data["service"]
+
+
+async def send_replies(bot, chat_id: int, replies: list[Reply]) -> None:
+    """Send replies in order, long ones split at 4096 characters, keyboards on their last part."""
+    for reply in replies:
+        for message in messages(reply):
+            await bot.send_message(
+                chat_id, message.text, parse_mode=ParseMode.HTML, reply_markup=message.keyboard,
+                link_preview_options=NO_PREVIEW,
+            )  # fmt: skip
+
+
+async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Event) -> None:
+    """Hand one event to the service and send what it answers."""
+    replies = service_of(context).handle(identity(update), event, update_id=update.update_id)
+    await send_replies(context.bot, update.effective_chat.id, replies)
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A text message or a /command in a private chat."""
+    await respond(update, context, Event.from_text(update.effective_message.text))
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A pressed inline button: answer the query, retire the old keyboard, then act on it."""
+    query = update.callback_query
+    await query.answer()
+    event = decode_button(query.data) or Event("button", "unknown_button")  # answered "this button has expired"
+    if isinstance(query.message, Message):
+        with contextlib.suppress(TelegramError):  # already edited (a double press) or too old: harmless
+            await query.edit_message_reply_markup(reply_markup=None)
+    await respond(update, context, event)
+
+
+async def on_attachment(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A photo, sticker, voice note, file, ...: say that only text can be read."""
+    message = update.effective_message
+    kind = next((k for k in ATTACHMENT_KINDS if getattr(message, k, None)), "other")
+    await respond(update, context, Event("unsupported", kind, text=message.caption or f"[{kind}]"))
+
+
+async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An edited message: edits are not re-scored; say so."""
+    await respond(update, context, Event("edited", text=update.edited_message.text or "[edited]"))
+
+
+async def on_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Anything in a group: coaching happens in private chats."""
+    if update.effective_user is None or update.effective_message is None:
+        return
+    text = service_of(context).ui_text(identity(update), "telegram.private_only")
+    await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure (never the bot or its token) and tell the user what to do."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("update %s failed: %r", update_id, context.error, exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None or update.effective_user is None:
+        return
+    try:
+        text = service_of(context).ui_text(identity(update), "telegram.error")
+        await context.bot.send_message(update.effective_chat.id, text, parse_mode=ParseMode.HTML)
+    except Exception:  # the error report itself failed (network down): the log has it
+        log.exception("could not tell the user about the failure of update %s", update_id)

@@ -1,0 +1,210 @@
+"""A small fake of the Telegram Bot API, for tests.
+
+`FakeBotApi` answers the methods the bot uses and records every call. It is
+reached two ways: in-process through `RecordingRequest` (a PTB request object,
+for handler tests), or over real HTTP through `FakeBotApiServer` (a threaded
+HTTP server on 127.0.0.1, for end-to-end tests of `coach run`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
+
+from telegram.request import BaseRequest, RequestData
+
+BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Coach", "username": "channel_coach_test_bot"}
+TOKEN = "123456:TEST-token-for-the-fake-bot-api-abcdef"
+INT_FIELDS = {"chat_id", "message_id", "offset", "timeout", "limit"}
+JSON_FIELDS = {"reply_markup", "allowed_updates", "commands", "link_preview_options", "scope", "entities"}
+
+
+class FakeBotApi:
+    def __init__(self):
+        self.calls: list[tuple[str, dict]] = []
+        self.updates: list[dict] = []  # not yet confirmed by an offset
+        self._message_ids = itertools.count(1)
+        self._changed = threading.Condition()
+
+    # --- what the bot sees ------------------------------------------------------------
+
+    def call(self, method: str, params: dict) -> dict:
+        if method == "getUpdates":
+            return {"ok": True, "result": self._get_updates(params)}
+        with self._changed:
+            self.calls.append((method, params))
+            self._changed.notify_all()
+        if method == "getMe":
+            return {"ok": True, "result": BOT_USER}
+        if method == "sendMessage":
+            chat = {"id": params["chat_id"], "type": "private"}
+            message = {"message_id": next(self._message_ids), "date": int(time.time()), "chat": chat,
+                       "from": BOT_USER, "text": params["text"]}  # fmt: skip
+            return {"ok": True, "result": message}
+        if method in {"answerCallbackQuery", "editMessageReplyMarkup", "setMyCommands", "deleteWebhook",
+                      "setWebhook", "deleteMyCommands"}:  # fmt: skip
+            return {"ok": True, "result": True}
+        return {"ok": False, "error_code": 404, "description": f"Not Found: method {method} is not faked"}
+
+    def _get_updates(self, params: dict) -> list[dict]:
+        offset = params.get("offset") or 0
+        deadline = time.monotonic() + min(float(params.get("timeout") or 0), 1.0)
+        with self._changed:
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+            while not self.updates and time.monotonic() < deadline:
+                self._changed.wait(deadline - time.monotonic())
+            return list(self.updates)
+
+    # --- what the test does ------------------------------------------------------------
+
+    def push(self, update: dict) -> None:
+        with self._changed:
+            self.updates.append(update)
+            self._changed.notify_all()
+
+    def sent(self, chat_id: int | None = None) -> list[dict]:
+        with self._changed:
+            return [p for m, p in self.calls if m == "sendMessage" and chat_id in (None, p["chat_id"])]
+
+    def wait_for_sent(self, count: int, chat_id: int | None = None, timeout: float = 20.0) -> list[dict]:
+        """Block until at least `count` messages went to the chat; return them all."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(self.sent(chat_id)) < count and time.monotonic() < deadline:
+                self._changed.wait(0.05)
+        sent = self.sent(chat_id)
+        assert len(sent) >= count, f"expected {count} messages, got {len(sent)}: {[m['text'][:60] for m in sent]}"
+        return sent
+
+
+class RecordingRequest(BaseRequest):
+    """A PTB request object that answers from a FakeBotApi, after an optional simulated latency."""
+
+    def __init__(self, api: FakeBotApi | None = None, latency: float = 0.0):
+        self.api = api or FakeBotApi()
+        self.latency = latency
+
+    @property
+    def read_timeout(self) -> float:
+        return 5.0
+
+    async def initialize(self) -> None:
+        """Nothing to open."""
+
+    async def shutdown(self) -> None:
+        """Nothing to close."""
+
+    async def do_request(
+        self, url: str, method: str, request_data: RequestData | None = None, **_
+    ) -> tuple[int, bytes]:
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        params = dict(request_data.parameters) if request_data else {}
+        params = {k: (json.loads(json.dumps(v, default=str)) if k in JSON_FIELDS else v) for k, v in params.items()}
+        return 200, json.dumps(self.api.call(url.rsplit("/", 1)[-1], params)).encode()
+
+
+class FakeBotApiServer:
+    """FakeBotApi over real HTTP at http://127.0.0.1:<port>/bot<token>/<method>."""
+
+    def __init__(self, api: FakeBotApi | None = None):
+        self.api = api or FakeBotApi()
+        api_ref = self.api
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode("utf-8")
+                if self.headers.get("Content-Type", "").startswith("application/json"):
+                    params = json.loads(body or "{}")
+                else:
+                    params = dict(parse_qsl(body, keep_blank_values=True))
+                params = {k: _decode_field(k, v) for k, v in params.items()}
+                if not self.path.startswith(f"/bot{TOKEN}/"):
+                    payload = {"ok": False, "error_code": 401, "description": "Unauthorized"}
+                else:
+                    payload = api_ref.call(self.path.rsplit("/", 1)[-1], params)
+                data = json.dumps(payload).encode()
+                self.send_response(200 if payload["ok"] else payload["error_code"])
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST
+
+            def log_message(self, *args):
+                """Quiet."""
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/bot"
+
+    def __enter__(self) -> FakeBotApiServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _decode_field(name: str, value):
+    if isinstance(value, str) and name in INT_FIELDS and value.lstrip("-").isdigit():
+        return int(value)
+    if isinstance(value, str) and name in JSON_FIELDS:
+        return json.loads(value)
+    return value
+
+
+# --- updates as Telegram sends them ----------------------------------------------------------
+
+_update_ids = itertools.count(1000)
+_message_ids = itertools.count(1)
+
+
+def user(user_id: int, name: str = "Li", language_code: str = "zh-hans") -> dict:
+    return {"id": user_id, "is_bot": False, "first_name": name, "language_code": language_code}
+
+
+def message_update(user_id: int, text: str | None = None, *, chat_type: str = "private", update_id: int | None = None,
+                   name: str = "Li", language_code: str = "zh-hans", **extra) -> dict:  # fmt: skip
+    chat = {"id": user_id if chat_type == "private" else -100123, "type": chat_type}
+    if chat_type != "private":
+        chat["title"] = "Sales team"
+    message = {"message_id": next(_message_ids), "date": int(time.time()), "chat": chat,
+               "from": user(user_id, name, language_code), **extra}  # fmt: skip
+    if text is not None:
+        message["text"] = text
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    return {"update_id": update_id or next(_update_ids), "message": message}
+
+
+def edited_update(user_id: int, text: str) -> dict:
+    update = message_update(user_id, text)
+    update["edited_message"] = {**update.pop("message"), "edit_date": int(time.time())}
+    return update
+
+
+def callback_update(user_id: int, data: str, *, message_id: int = 1, update_id: int | None = None) -> dict:
+    chat = {"id": user_id, "type": "private"}
+    message = {"message_id": message_id, "date": int(time.time()), "chat": chat, "from": BOT_USER, "text": "…"}
+    query = {"id": str(next(_update_ids)), "from": user(user_id), "chat_instance": "ci", "data": data,
+             "message": message}  # fmt: skip
+    return {"update_id": update_id or next(_update_ids), "callback_query": query}
+
+
+def buttons_of(sent_message: dict) -> list[tuple[str, str]]:
+    """(label, callback data) of a sent message's inline keyboard."""
+    markup = sent_message.get("reply_markup") or {}
+    return [(b["text"], b["callback_data"]) for row in markup.get("inline_keyboard", []) for b in row]

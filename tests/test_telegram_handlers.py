@@ -1,0 +1,237 @@
+"""The Telegram layer through Application.process_update, with a recording request object."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import time
+
+import pytest
+from telegram import Update
+
+from bot.config import Settings
+from bot.service import CoachService
+from bot.telegram.app import build_application, register_commands
+from bot.telegram.render import split_message
+from tests.fake_telegram import (
+    TOKEN,
+    RecordingRequest,
+    buttons_of,
+    callback_update,
+    edited_update,
+    message_update,
+)
+
+
+@pytest.fixture
+async def bot(storage, engine):
+    """A built, initialised application over a fresh database and a recording request."""
+    request = RecordingRequest()
+    app = build_application(Settings(token=TOKEN), CoachService(storage, engine), request=request)
+    await app.initialize()
+    yield app, request.api
+    await app.shutdown()
+
+
+async def feed(app, *updates):
+    for data in updates:
+        await app.process_update(Update.de_json(data, app.bot))
+
+
+def texts(api, chat_id=7):
+    return [m["text"] for m in api.sent(chat_id)]
+
+
+async def test_start_train_answer_and_buttons(bot, storage):
+    app, api = bot
+    await feed(app, message_update(7, "/start"), message_update(7, "/train"))
+    intro = api.sent(7)[-1]
+    assert "五步沟通课程" in intro["text"] and intro["parse_mode"] == "HTML"
+    _, data = buttons_of(intro)[0]
+    await feed(app, callback_update(7, data))
+    assert any(m == "answerCallbackQuery" for m, _ in api.calls)
+    assert any(m == "editMessageReplyMarkup" for m, _ in api.calls)  # the pressed keyboard is retired
+    assert "第 1/5 步" in texts(api)[-1]
+    practise = next(d for label, d in buttons_of(api.sent(7)[-1]) if "练习" in label)
+    await feed(
+        app, callback_update(7, practise), message_update(7, "王老板您好！最近店里生意怎么样？今天来想听听您的想法。")
+    )
+    assert "分" in texts(api)[-1] and "✅" in texts(api)[-1]
+    incoming = [t for t in storage.turns() if t["direction"] == "in"]
+    assert len(incoming) == 5 and all(t["update_id"] for t in incoming)
+
+
+async def test_every_callback_query_is_answered_even_forged_ones(bot):
+    app, api = bot
+    await feed(app, message_update(7, "/train"))
+    for data in ("forged", "1|99999|intro|begin|home_fiber", "0|1|intro|begin|", "1|x|y|z|w", ""):
+        await feed(app, callback_update(7, data))
+        assert "过期" in texts(api)[-1]
+    answered = [m for m, _ in api.calls if m == "answerCallbackQuery"]
+    assert len(answered) == 5
+
+
+async def test_a_button_from_before_a_restart_still_gets_a_sensible_reply(tmp_path, engine):
+    from bot.storage import Storage
+
+    path = tmp_path / "restart.db"
+    request = RecordingRequest()
+    app = build_application(Settings(token=TOKEN), CoachService(Storage(path), engine), request=request)
+    await app.initialize()
+    await feed(app, message_update(8, "/train"))
+    old_begin = buttons_of(request.api.sent(8)[-1])[0][1]
+    await feed(app, callback_update(8, old_begin))
+    await app.shutdown()
+
+    request2 = RecordingRequest()
+    app2 = build_application(Settings(token=TOKEN), CoachService(Storage(path), engine), request=request2)
+    await app2.initialize()
+    await feed(app2, callback_update(8, old_begin))  # pressed again after the restart
+    reply = texts(request2.api, 8)[-1]
+    assert "过期" in reply and "第 1/5 步" in reply
+    await app2.shutdown()
+
+
+async def test_a_4096_character_answer_of_mixed_text_is_logged_exactly(bot, storage):
+    app, api = bot
+    await feed(app, message_update(7, "/train"))
+    await feed(app, callback_update(7, buttons_of(api.sent(7)[-1])[0][1]))
+    await feed(app, callback_update(7, next(d for label, d in buttons_of(api.sent(7)[-1]) if "练习" in label)))
+    unit = "您好王老板😀<b>&</b>"
+    answer = (unit * (4096 // len(unit) + 1))[:4096]
+    await feed(app, message_update(7, answer))
+    assert "分" in texts(api)[-1]
+    assert [t["text"] for t in storage.turns() if t["direction"] == "in"][-1] == answer
+    for sent in api.sent(7):
+        assert len(sent["text"]) <= 4096
+
+
+async def test_names_with_markup_are_escaped(bot):
+    app, api = bot
+    await feed(app, message_update(9, "/start", name="<b>Boss</b> & Co"))
+    text = texts(api, 9)[-1]
+    assert "&lt;b&gt;Boss&lt;/b&gt; &amp; Co" in text and "<b>Boss" not in text
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        ({"photo": [{"file_id": "p", "file_unique_id": "pu", "width": 1, "height": 1}]}, "只能读文字"),
+        (
+            {
+                "sticker": {
+                    "file_id": "s",
+                    "file_unique_id": "su",
+                    "width": 1,
+                    "height": 1,
+                    "is_animated": False,
+                    "is_video": False,
+                    "type": "regular",
+                }
+            },
+            "只能读文字",
+        ),
+        ({"voice": {"file_id": "v", "file_unique_id": "vu", "duration": 2}}, "只能读文字"),
+        ({"document": {"file_id": "d", "file_unique_id": "du"}}, "只能读文字"),
+    ],
+)
+async def test_non_text_messages_get_a_clear_reply(bot, extra, expected):
+    app, api = bot
+    await feed(app, message_update(7, None, **extra))
+    assert expected in texts(api)[-1]
+
+
+async def test_edited_messages_group_chats_and_unknown_commands(bot, storage):
+    app, api = bot
+    await feed(app, edited_update(7, "改一下"))
+    assert "修改" in texts(api)[-1]
+    await feed(app, message_update(7, "/train", chat_type="group"))
+    group = [m for m in api.sent() if m["chat_id"] == -100123]
+    assert group and "私聊" in group[-1]["text"]
+    assert not storage.active_session(1) or storage.active_session(1).flow == "course"
+    await feed(app, message_update(7, "/whatever"))
+    assert "/whatever" in html.unescape(texts(api)[-1])
+
+
+async def test_english_users_get_english_and_lang_switches(bot):
+    app, api = bot
+    await feed(app, message_update(11, "/start", language_code="en-GB"))
+    assert "Channel Coach" in texts(api, 11)[-1]
+    await feed(app, message_update(11, "/lang zh"), message_update(11, "/train"))
+    assert "五步沟通课程" in texts(api, 11)[-1]
+
+
+async def test_a_redelivered_update_is_not_processed_twice(bot, storage):
+    app, api = bot
+    update = message_update(7, "/train", update_id=555)
+    await feed(app, update, update)
+    assert len(api.sent(7)) == 1
+    assert [t["update_id"] for t in storage.turns() if t["direction"] == "in"] == [555]
+
+
+async def test_the_command_menu_is_registered_in_both_languages(bot):
+    app, api = bot
+    await register_commands(app)
+    menus = {p.get("language_code"): p["commands"] for m, p in api.calls if m == "setMyCommands"}
+    assert set(menus) == {"zh", "en", None}
+    assert any(c["command"] == "train" and "课程" in c["description"] for c in menus["zh"])
+    assert any(c["command"] == "train" and "course" in c["description"] for c in menus["en"])
+
+
+async def test_a_failing_handler_logs_without_the_token_and_tells_the_user(bot, monkeypatch, caplog):
+    app, api = bot
+    service = app.bot_data["service"]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError(f"boom with {TOKEN}")
+
+    monkeypatch.setattr(service.engine, "handle", broken)
+    await feed(app, message_update(7, "/train"))
+    assert "出了点问题" in texts(api)[-1]
+    assert "update" in caplog.text and "boom" in caplog.text
+
+
+def test_long_replies_split_on_line_boundaries_without_breaking_markup():
+    lines = [f"<b>第 {i} 行</b> 内容 &amp; 更多" for i in range(600)]
+    chunks = split_message("\n".join(lines))
+    assert len(chunks) > 1 and all(len(c) <= 4096 for c in chunks)
+    assert "\n".join(chunks) == "\n".join(lines)
+    one_line = "&amp;" * 2000
+    for chunk in split_message(one_line):
+        assert len(chunk) <= 4096 and chunk.startswith("&amp;") and chunk.endswith("&amp;")
+
+
+async def test_200_users_at_once_each_in_order_and_far_faster_than_one_by_one(storage, engine):
+    """Each user sends /start, /train, /lang en, /train; 50 ms simulated latency per API call."""
+    from telegram.ext import AIORateLimiter
+
+    def script(uid):
+        return [message_update(uid, t, update_id=uid * 10 + i) for i, t in
+                enumerate(["/start", "/train", "/lang en", "/train"])]  # fmt: skip
+
+    expected = ["渠道教练", "五步沟通课程", "English", "Welcome back"]
+
+    async def run(users):
+        request = RecordingRequest(latency=0.05)
+        limiter = AIORateLimiter(overall_max_rate=0, group_max_rate=0)  # Telegram's 30/s is not what we measure
+        app = build_application(Settings(token=TOKEN), CoachService(storage, engine), request=request,
+                                rate_limiter=limiter)  # fmt: skip
+        await app.initialize()
+        await app.start()
+        started = time.perf_counter()
+        for i in range(4):  # interleaved, as they would arrive from many phones
+            for uid in users:
+                await app.update_queue.put(Update.de_json(script(uid)[i], app.bot))
+        while len(request.api.sent()) < 4 * len(users):
+            await asyncio.sleep(0.01)
+        elapsed = time.perf_counter() - started
+        await app.stop()
+        await app.shutdown()
+        return request.api, elapsed
+
+    _, one_user = await run([1])
+    api, all_users = await run(list(range(100, 300)))
+    for uid in range(100, 300):
+        got = [m["text"] for m in api.sent(uid)]
+        assert len(got) == 4 and all(marker in text for marker, text in zip(expected, got, strict=True)), uid
+    assert all_users < 200 * one_user / 10, (all_users, one_user)
