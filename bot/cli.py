@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -61,6 +62,10 @@ def cmd_run(args, settings: Settings) -> int:
     except StorageError as exc:
         return _fail(f"{exc}. Set COACH_DB (or --db) to a writable file.")
     app = build_application(settings, CoachService(storage, Engine(pack), settings.locale))
+    logging.getLogger("coach").info(
+        "Channel Coach starting: database %s, content %s, default language %s",
+        storage.path, pack.root, settings.locale,
+    )  # fmt: skip
     try:
         run(app, webhook_url=args.webhook_url, port=args.port, secret=settings.webhook_secret)
     finally:

@@ -9,6 +9,7 @@ HTTP server on 127.0.0.1, for end-to-end tests of `coach run`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import threading
@@ -134,7 +135,8 @@ class FakeBotApiServer:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the bot was killed mid-request
+                    self.wfile.write(data)
 
             do_GET = do_POST
 

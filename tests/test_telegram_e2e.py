@@ -1,0 +1,136 @@
+"""End to end: `coach run` as a real process, talking HTTP to a fake Bot API on 127.0.0.1.
+
+A rep goes /start → /train → buttons → a typed answer; the bot is killed with
+SIGKILL mid-course, restarted, and the course continues; a redelivered update
+is not processed twice; the token never reaches the log.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.fake_telegram import TOKEN, FakeBotApiServer, buttons_of, callback_update, message_update
+
+REP = 31337
+
+
+@pytest.fixture
+def server():
+    with FakeBotApiServer() as srv:
+        yield srv
+
+
+def start_bot(server, db, log_path):
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": server.base_url,
+        "COACH_DB": str(db),
+        "PYTHONUNBUFFERED": "1",
+    }
+    log = open(log_path, "ab")  # noqa: SIM115 (closed when the process is reaped)
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], env=env, stdout=log, stderr=log)
+    proc.log = log
+    return proc
+
+
+def stop(proc, sig=signal.SIGTERM):
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    proc.log.close()
+
+
+def wait_until(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def press(api, label_part):
+    """Press the button whose label contains `label_part` on the newest message that has it."""
+    for message in reversed(api.sent(REP)):
+        for label, data in buttons_of(message):
+            if label_part in label:
+                api.push(callback_update(REP, data))
+                return
+    raise AssertionError(f"no button {label_part!r}")
+
+
+def test_a_course_survives_kill_9_and_nothing_is_processed_twice(server, tmp_path):
+    api = server.api
+    db = tmp_path / "coach.db"
+    log_path = tmp_path / "bot.log"
+    bot = start_bot(server, db, log_path)
+    try:
+        assert wait_until(lambda: any(m == "setMyCommands" for m, _ in api.calls)), log_path.read_text()
+        api.push(message_update(REP, "/start"))
+        assert "渠道教练" in api.wait_for_sent(1, REP)[-1]["text"]
+        api.push(message_update(REP, "/train"))
+        api.wait_for_sent(2, REP)
+        press(api, "千兆")  # pick the product
+        assert "第 1/5 步" in api.wait_for_sent(3, REP)[-1]["text"]
+        press(api, "我来练习")
+        api.wait_for_sent(4, REP)
+        answer = message_update(
+            REP, "王老板您好！上次您说周末最忙，这周生意怎么样？您先忙，我等您。今天想听听您的想法，十分钟就够。"
+        )
+        api.push(answer)
+        feedback = api.wait_for_sent(5, REP)[-1]["text"]
+        assert "破冰与同频" in feedback and "分" in feedback
+        press(api, "下一步")
+        assert "第 2/5 步" in api.wait_for_sent(6, REP)[-1]["text"]
+    finally:
+        stop(bot, signal.SIGKILL)
+
+    sent_before = len(api.sent(REP))
+    commands_before = sum(1 for m, _ in api.calls if m == "setMyCommands")
+    bot = start_bot(server, db, log_path)
+    try:
+        assert wait_until(lambda: sum(1 for m, _ in api.calls if m == "setMyCommands") > commands_before)
+        api.push(answer)  # Telegram redelivers an update whose offset was never confirmed
+        api.push(message_update(REP, "/train"))
+        resumed = api.wait_for_sent(sent_before + 1, REP)[-1]["text"]
+        assert "欢迎回来" in resumed and "第 2/5 步" in resumed
+        time.sleep(0.5)
+        assert len(api.sent(REP)) == sent_before + 1  # the redelivered answer got no second reply
+    finally:
+        stop(bot)
+
+    with sqlite3.connect(db) as conn:
+        update_ids = [r[0] for r in conn.execute("SELECT update_id FROM turns WHERE direction = 'in' ORDER BY id")]
+        scores = conn.execute("SELECT step FROM scores").fetchall()
+    assert len(update_ids) == len(set(update_ids)) == 7
+    assert scores == [("icebreaking",)]
+    log = log_path.read_text(errors="replace")
+    assert "polling for updates" in log and TOKEN not in log and TOKEN.split(":")[1] not in log
+
+
+def test_a_broken_start_says_what_to_fix(server, tmp_path):
+    base = {**os.environ, "TELEGRAM_API_BASE_URL": server.base_url, "COACH_DB": str(tmp_path / "c.db")}
+    cases = [
+        ({"TELEGRAM_BOT_TOKEN": ""}, "TELEGRAM_BOT_TOKEN is not set"),
+        ({"TELEGRAM_BOT_TOKEN": "not-a-token"}, "does not look like a bot token"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "COACH_DB": str(tmp_path / "missing" / "c.db")}, "COACH_DB"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "COACH_KNOWLEDGE_DIR": str(tmp_path)}, "coach kb check"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "COACH_LOCALE": "fr"}, "COACH_LOCALE"),
+    ]
+    for env, expected in cases:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "run"], env={**base, **env}, capture_output=True, text=True, timeout=30
+        )
+        assert result.returncode == 2 and expected in result.stderr, (env, result.stderr)
+        assert TOKEN not in result.stderr
