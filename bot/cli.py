@@ -67,7 +67,7 @@ def cmd_run(args, settings: Settings) -> int:
         storage.path, pack.root, settings.locale,
     )  # fmt: skip
     try:
-        run(app, webhook_url=args.webhook_url, port=args.port, secret=settings.webhook_secret)
+        run(app, webhook_url=args.webhook_url, port=args.port, secret=settings.webhook_secret, listen=args.listen)
     finally:
         storage.close()
     return 0
@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
     run.add_argument("--webhook-url", help="public HTTPS URL for a webhook (default: long polling)")
     run.add_argument("--port", type=int, default=8443, help="webhook port to listen on (default 8443)")
+    run.add_argument("--listen", default="0.0.0.0", help="webhook address to listen on (default 0.0.0.0)")
     run.add_argument("--db", help="SQLite file (default: COACH_DB or coach.db)")
     run.set_defaults(func=cmd_run)
 

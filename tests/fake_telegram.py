@@ -31,6 +31,11 @@ class FakeBotApi:
         self.updates: list[dict] = []  # not yet confirmed by an offset
         self._message_ids = itertools.count(1)
         self._changed = threading.Condition()
+        self._failures: dict[str, list[dict]] = {}
+
+    def fail_next(self, method: str, payload: dict) -> None:
+        """Answer the next call of `method` with this error payload (e.g. a 429 flood-control reply)."""
+        self._failures.setdefault(method, []).append(payload)
 
     # --- what the bot sees ------------------------------------------------------------
 
@@ -40,6 +45,9 @@ class FakeBotApi:
         with self._changed:
             self.calls.append((method, params))
             self._changed.notify_all()
+            failures = self._failures.get(method)
+            if failures:
+                return failures.pop(0)
         if method == "getMe":
             return {"ok": True, "result": BOT_USER}
         if method == "sendMessage":
@@ -107,7 +115,8 @@ class RecordingRequest(BaseRequest):
             await asyncio.sleep(self.latency)
         params = dict(request_data.parameters) if request_data else {}
         params = {k: (json.loads(json.dumps(v, default=str)) if k in JSON_FIELDS else v) for k, v in params.items()}
-        return 200, json.dumps(self.api.call(url.rsplit("/", 1)[-1], params)).encode()
+        payload = self.api.call(url.rsplit("/", 1)[-1], params)
+        return (200 if payload["ok"] else payload["error_code"]), json.dumps(payload).encode()
 
 
 class FakeBotApiServer:

@@ -134,3 +134,60 @@ def test_a_broken_start_says_what_to_fix(server, tmp_path):
         )
         assert result.returncode == 2 and expected in result.stderr, (env, result.stderr)
         assert TOKEN not in result.stderr
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_webhook_mode_registers_a_secret_and_refuses_requests_without_it(server, tmp_path):
+    import json
+    import urllib.error
+    import urllib.request
+
+    api = server.api
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/hook"
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": server.base_url,
+        "COACH_DB": str(tmp_path / "c.db"),
+        "COACH_WEBHOOK_SECRET": "s3cret-For_Tests",
+    }
+    log = open(tmp_path / "bot.log", "ab")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run", "--webhook-url", url, "--port", str(port), "--listen", "127.0.0.1"],
+        env=env, stdout=log, stderr=log,
+    )  # fmt: skip
+    proc.log = log
+    try:
+        assert wait_until(lambda: any(m == "setWebhook" for m, _ in api.calls))
+        registered = next(p for m, p in api.calls if m == "setWebhook")
+        assert registered["url"] == url and registered["secret_token"] == "s3cret-For_Tests"
+
+        def post(secret):
+            body = json.dumps(message_update(REP, "/start")).encode()
+            headers = {"Content-Type": "application/json"}
+            if secret:
+                headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+            request = urllib.request.Request(url, body, headers)
+            try:
+                return urllib.request.urlopen(request, timeout=10).status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+            except urllib.error.URLError:  # not listening yet
+                return None
+
+        assert wait_until(lambda: post("s3cret-For_Tests") == 200)
+        assert "渠道教练" in api.wait_for_sent(1, REP)[-1]["text"]
+        assert post("wrong") == 403 and post(None) == 403
+        time.sleep(0.3)
+        assert len(api.sent(REP)) == 1  # nothing answered without the secret
+    finally:
+        stop(proc)
+    assert "s3cret-For_Tests" not in (tmp_path / "bot.log").read_text()

@@ -235,3 +235,16 @@ async def test_200_users_at_once_each_in_order_and_far_faster_than_one_by_one(st
         got = [m["text"] for m in api.sent(uid)]
         assert len(got) == 4 and all(marker in text for marker, text in zip(expected, got, strict=True)), uid
     assert all_users < 200 * one_user / 10, (all_users, one_user)
+
+
+async def test_flood_control_retry_after_is_waited_out_and_the_reply_still_arrives(bot):
+    app, api = bot
+    api.fail_next(
+        "sendMessage",
+        {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
+         "parameters": {"retry_after": 1}},
+    )  # fmt: skip
+    await feed(app, message_update(7, "/start"))
+    attempts = [p for m, p in api.calls if m == "sendMessage"]
+    assert len(attempts) == 2  # the first was refused with 429, the retry after a second went through
+    assert "渠道教练" in attempts[-1]["text"]

@@ -95,7 +95,9 @@ def build_application(
     return app
 
 
-def run(app: Application, webhook_url: str | None = None, port: int = 8443, secret: str = "") -> None:
+def run(
+    app: Application, webhook_url: str | None = None, port: int = 8443, secret: str = "", listen: str = "0.0.0.0"
+) -> None:
     """Serve until stopped: long polling, or a webhook (always with a secret token)."""
     if not webhook_url:
         log.info("polling for updates")
@@ -105,9 +107,9 @@ def run(app: Application, webhook_url: str | None = None, port: int = 8443, secr
         secret = secrets.token_urlsafe(32)
         log.info("COACH_WEBHOOK_SECRET not set: using a generated secret for this run")
     path = urlparse(webhook_url).path.strip("/") or "telegram"
-    log.info("serving webhook on port %s at /%s", port, path)
+    log.info("serving webhook on %s:%s at /%s", listen, port, path)
     app.run_webhook(
-        listen="0.0.0.0",
+        listen=listen,
         port=port,
         url_path=path,
         webhook_url=webhook_url,
