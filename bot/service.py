@@ -48,7 +48,8 @@ class CoachService:
                 return []
             locale = default_locale(who.language_code, self.default_locale)
             row = self.storage.ensure_user(who.channel, who.external_id, who.name, who.language_code, locale)
-            user = User(row.id, row.locale, row.name)
+            cards = tuple(self.storage.drill_cards(row.id))
+            user = User(row.id, row.locale, row.name, row.learner, row.reminder, cards)
             session = self.storage.active_session(user.id)
             outcome = self.engine.handle(user, session, event)
             if outcome.forget:
@@ -72,6 +73,20 @@ class CoachService:
         locale = row.locale if row else default_locale(who.language_code, self.default_locale)
         return self.engine.ui(locale)(key, **variables)
 
+    def due_reminders(self, channel: str) -> list[tuple[str, str]]:
+        """(external id, message) for every opted-in user of `channel` who has drill cards due now."""
+        reminders = []
+        for row in self.storage.reminder_users():
+            if row.channel != channel:
+                continue
+            user = User(
+                row.id, row.locale, row.name, row.learner, row.reminder, tuple(self.storage.drill_cards(row.id))
+            )
+            due = self.engine.due_count(user)
+            if due:
+                reminders.append((row.external_id, self.engine.ui(row.locale)("drill.reminder", due=due)))
+        return reminders
+
     def _save(self, user: User, before, event: Event, outcome: Outcome, update_id: int | None) -> int | None:
         store = self.storage
         if outcome.ended is not None:
@@ -90,6 +105,10 @@ class CoachService:
             )
         if outcome.locale:
             store.set_locale(user.id, outcome.locale)
+        if outcome.settings:
+            store.update_settings(user.id, **outcome.settings)
+        for card in outcome.cards:
+            store.save_drill_card(user.id, card)
         for reply in outcome.replies:
             store.add_turn(
                 user_id=user.id,

@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlite_utils
 
-from dialogs.engine import SessionRecord
+from dialogs.engine import DrillCard, SessionRecord
 
 
 def now() -> str:
@@ -115,7 +115,33 @@ def _migration_1(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]
+def _migration_2(db: sqlite_utils.Database) -> None:
+    """Learner role and drill reminder on users; the FSRS drill deck."""
+    db.execute("ALTER TABLE users ADD COLUMN learner TEXT")  # 'rep' or 'partner', NULL until chosen
+    db.execute("ALTER TABLE users ADD COLUMN reminder INTEGER NOT NULL DEFAULT 0")
+    _create_table(
+        db,
+        "drill_cards",
+        {
+            "id": int,
+            "user_id": int,
+            "objection_id": str,
+            "fsrs": str,
+            "due": str,
+            "weak": int,
+            "reviews": int,
+            "last_score": int,
+            "created_at": str,
+            "updated_at": str,
+        },
+        foreign_keys=[("user_id", "users", "id")],
+        not_null={"user_id", "objection_id", "fsrs", "due", "weak", "reviews", "created_at"},
+    )
+    db.execute("CREATE UNIQUE INDEX idx_drill_cards_user_objection ON drill_cards(user_id, objection_id)")
+    db.execute("CREATE INDEX idx_drill_cards_due ON drill_cards(due)")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -131,6 +157,8 @@ class UserRow:
     name: str
     locale: str
     role: str
+    learner: str | None = None
+    reminder: bool = False
 
 
 class Storage:
@@ -188,7 +216,8 @@ class Storage:
     def ensure_user(self, channel: str, external_id: str, name: str, language_code: str, locale: str) -> UserRow:
         """The user, created on first contact; the display name is kept current."""
         row = self.db.execute(
-            "SELECT id, name, locale, role FROM users WHERE channel = ? AND external_id = ?", [channel, external_id]
+            "SELECT id, name, locale, role, learner, reminder FROM users WHERE channel = ? AND external_id = ?",
+            [channel, external_id],
         ).fetchone()
         stamp = now()
         if row is None:
@@ -198,14 +227,57 @@ class Storage:
                 [channel, external_id, name, language_code, locale, stamp, stamp],
             )
             return UserRow(cursor.lastrowid, channel, external_id, name, locale, "rep")
-        user_id, old_name, saved_locale, role = row
+        user_id, old_name, saved_locale, role, learner, reminder = row
         if name and name != old_name:
             self.db.execute("UPDATE users SET name = ?, updated_at = ? WHERE id = ?", [name, stamp, user_id])
-        return UserRow(user_id, channel, external_id, name or old_name or "", saved_locale, role)
+        return UserRow(
+            user_id, channel, external_id, name or old_name or "", saved_locale, role, learner, bool(reminder)
+        )
+
+    def update_settings(self, user_id: int, *, learner: str | None = None, reminder: bool | None = None) -> None:
+        if learner is not None:
+            self.db.execute("UPDATE users SET learner = ?, updated_at = ? WHERE id = ?", [learner, now(), user_id])
+        if reminder is not None:
+            self.db.execute(
+                "UPDATE users SET reminder = ?, updated_at = ? WHERE id = ?", [int(reminder), now(), user_id]
+            )
+
+    # --- the drill deck ------------------------------------------------------------------
+
+    def drill_cards(self, user_id: int) -> list[DrillCard]:
+        rows = self.db.execute(
+            "SELECT objection_id, fsrs, due, weak, reviews, last_score FROM drill_cards WHERE user_id = ? ORDER BY id",
+            [user_id],
+        ).fetchall()
+        return [
+            DrillCard(oid, json.loads(fsrs), datetime.fromisoformat(due), bool(weak), reviews, last_score)
+            for oid, fsrs, due, weak, reviews, last_score in rows
+        ]
+
+    def save_drill_card(self, user_id: int, card: DrillCard) -> None:
+        stamp = now()
+        self.db.execute(
+            "INSERT INTO drill_cards"
+            " (user_id, objection_id, fsrs, due, weak, reviews, last_score, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(user_id, objection_id) DO UPDATE SET fsrs = excluded.fsrs, due = excluded.due,"
+            " weak = excluded.weak, reviews = excluded.reviews, last_score = excluded.last_score,"
+            " updated_at = excluded.updated_at",
+            [user_id, card.objection_id, json.dumps(card.fsrs), card.due.isoformat(), int(card.weak), card.reviews,
+             card.last_score, stamp, stamp],
+        )  # fmt: skip
+
+    def reminder_users(self) -> list[UserRow]:
+        """Users who opted in to the daily drill reminder."""
+        rows = self.db.execute(
+            "SELECT id, channel, external_id, name, locale, role, learner, reminder FROM users WHERE reminder = 1"
+            " ORDER BY id"
+        ).fetchall()
+        return [UserRow(*row[:7], bool(row[7])) for row in rows]
 
     def forget_user(self, user_id: int) -> None:
-        """Delete everything stored about a user (their scores, turns, sessions and the user row)."""
-        for table in ("scores", "turns", "sessions"):
+        """Delete everything stored about a user (their scores, turns, sessions, drill cards and the user row)."""
+        for table in ("scores", "turns", "sessions", "drill_cards"):
             self.db.execute(f"DELETE FROM {table} WHERE user_id = ?", [user_id])
         self.db.execute("DELETE FROM users WHERE id = ?", [user_id])
 
@@ -290,7 +362,8 @@ class Storage:
 
     def find_user(self, channel: str, external_id: str) -> UserRow | None:
         row = self.db.execute(
-            "SELECT id, channel, external_id, name, locale, role FROM users WHERE channel = ? AND external_id = ?",
+            "SELECT id, channel, external_id, name, locale, role, learner, reminder FROM users"
+            " WHERE channel = ? AND external_id = ?",
             [channel, external_id],
         ).fetchone()
-        return UserRow(*row) if row else None
+        return UserRow(*row[:7], bool(row[7])) if row else None

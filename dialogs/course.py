@@ -112,17 +112,7 @@ class CourseSession(FlowSession):
 
     def screen_feedback(self) -> Screen:
         last = self.data["last"]
-        rubric = {c.id: c for c in self.step.rubric}
-        checks = [
-            {
-                "passed": c["passed"],
-                "label": rubric[c["id"]].label[self.ctx.locale],
-                "tip": rubric[c["id"]].tip[self.ctx.locale],
-                "evidence": c["evidence"],
-            }
-            for c in last["checks"]
-            if c["id"] in rubric
-        ]
+        checks = self.explain_checks("step", self.step.id, last["checks"])
         context = {
             **self._progress(),
             "score": last["score"],

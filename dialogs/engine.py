@@ -10,18 +10,28 @@ from __future__ import annotations
 import random
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from dialogs.course import CourseSession
-from dialogs.flow_session import Button, FlowContext, FlowSession, Screen
+from dialogs.drill import DrillSession, drill_cards, due_cards
+from dialogs.flow_session import Button, DrillCard, FlowContext, FlowSession, Screen, User
 from dialogs.machines import Flow, load_flows
+from dialogs.roleplay import RoleplaySession
 from dialogs.scoring import Scorer, ScoreResult
 from knowledge.pack import LOCALES, Pack
 from knowledge.templates import render
 
 MAX_TEXT_LENGTH = 4096  # Telegram's own limit for one message
-SESSION_MODELS: dict[str, type[FlowSession]] = {"course": CourseSession}
+SESSION_MODELS: dict[str, type[FlowSession]] = {
+    "course": CourseSession,
+    "roleplay": RoleplaySession,
+    "drill": DrillSession,
+}
+LEARNER_ROLES = ("rep", "partner")
+__all__ = ["Button", "DrillCard", "Engine", "Event", "Outcome", "Reply", "SessionRecord", "User"]
 
 
 @dataclass(frozen=True)
@@ -61,13 +71,6 @@ class Event:
 
 
 @dataclass(frozen=True)
-class User:
-    id: int
-    locale: str
-    name: str = ""
-
-
-@dataclass(frozen=True)
 class SessionRecord:
     """A flow session as stored; `id` is None until it is first saved."""
 
@@ -95,6 +98,8 @@ class Outcome:
     scores: list[ScoreResult] = field(default_factory=list)
     locale: str | None = None  # set when the user switched language
     forget: bool = False  # the user confirmed /forget_me: delete everything stored about them
+    cards: list[DrillCard] = field(default_factory=list)  # drill cards added or rescheduled
+    settings: dict[str, Any] = field(default_factory=dict)  # user settings changed (learner, reminder)
 
 
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
@@ -112,11 +117,18 @@ def has_words(text: str) -> bool:
 
 
 class Engine:
-    def __init__(self, pack: Pack, flows: dict[str, Flow] | None = None, rng: random.Random | None = None):
+    def __init__(
+        self,
+        pack: Pack,
+        flows: dict[str, Flow] | None = None,
+        rng: random.Random | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ):
         self.pack = pack
         self.flows = flows or load_flows()
         self.scorer = Scorer(pack)
         self.rng = rng or random.Random()
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.flow_by_command = {flow.command: flow for flow in self.flows.values()}
 
     # --- helpers --------------------------------------------------------------
@@ -129,8 +141,8 @@ class Engine:
 
         return text
 
-    def _model(self, session: SessionRecord, locale: str) -> FlowSession:
-        ctx = FlowContext(self.pack, self.scorer, locale, self.rng, self.ui(locale))
+    def _model(self, session: SessionRecord, user: User) -> FlowSession:
+        ctx = FlowContext(self.pack, self.scorer, user.locale, self.rng, self.ui(user.locale), user, self.clock())
         return SESSION_MODELS[session.flow](session.state, dict(session.data), ctx)
 
     def _screen_reply(self, flow: Flow, model: FlowSession, prefix: str = "") -> Reply:
@@ -145,7 +157,7 @@ class Engine:
 
     def current_screen(self, user: User, session: SessionRecord, prefix: str = "") -> Reply:
         """What the session's current state shows (used after errors and on resume)."""
-        return self._screen_reply(self.flows[session.flow], self._model(session, user.locale), prefix)
+        return self._screen_reply(self.flows[session.flow], self._model(session, user), prefix)
 
     # --- the entry point ----------------------------------------------------------
 
@@ -168,7 +180,7 @@ class Engine:
             return Outcome([Reply(f"{ui(key)}\n\n{ui('common.no_session_hint')}", self._menu(user.locale))])
 
         flow = self.flows[session.flow]
-        model = self._model(session, user.locale)
+        model = self._model(session, user)
         if event.kind == "button":
             stale = (event.session_id not in (None, session.id)) or (event.state not in (None, session.state))
             if stale or event.name not in flow.triggers(session.state):
@@ -206,13 +218,21 @@ class Engine:
         reply = self._screen_reply(flow, model, prefix)
         status = "finished" if flow.views[model.state].final else "active"
         new_session = SessionRecord(session.id, session.flow, model.state, model.data, status)
-        return Outcome([reply], new_session, scores=list(model.scores))
+        return Outcome(
+            [reply], new_session, scores=list(model.scores), cards=list(model.card_changes),
+            settings=dict(model.settings_changes),
+        )  # fmt: skip
 
     # --- commands -------------------------------------------------------------------
 
+    def due_count(self, user: User) -> int:
+        """How many drill cards are due for this learner now."""
+        now = self.clock()
+        return len(due_cards(drill_cards(user, self.pack, now), now))
+
     def commands(self) -> list[str]:
         """Every command the engine answers, in menu order (descriptions: ui `command.<name>`)."""
-        return [*self.flow_by_command, "lang", "help", "cancel", "start", "forget_me"]
+        return [*self.flow_by_command, "settings", "lang", "help", "cancel", "start", "forget_me"]
 
     def _menu(self, locale: str) -> tuple[Button, ...]:
         ui = self.ui(locale)
@@ -234,9 +254,13 @@ class Engine:
             return Outcome(replies, new, ended=ended)
         if name == "start":
             text = ui("common.welcome", name=user.name)
+            if user.learner is None:  # first contact: which deck they drill depends on who they are
+                return Outcome([Reply(f"{text}\n\n{ui('common.ask_role')}", self._role_buttons(user.locale))])
             if session is not None:
                 text += "\n\n" + ui("common.has_session")
             return Outcome([Reply(text, self._menu(user.locale))])
+        if name == "settings":
+            return self._settings(user, event.arg.strip())
         if name == "help":
             replies = [Reply(ui("common.help"))]
             if session is not None:
@@ -259,6 +283,25 @@ class Engine:
             )
             return Outcome([Reply(ui("common.forget_ask"), buttons)])
         return Outcome([Reply(ui("common.unknown_command", command=name[:64]))])
+
+    def _role_buttons(self, locale: str) -> tuple[Button, ...]:
+        ui = self.ui(locale)
+        return tuple(Button("/settings", ui(f"button.role_{role}"), f"role:{role}") for role in LEARNER_ROLES)
+
+    def _settings(self, user: User, arg: str) -> Outcome:
+        """/settings shows who you are and your language; `role:rep`, `lang:en`, ... change them."""
+        setting, _, value = arg.partition(":")
+        if setting == "lang":
+            return self._lang(user, value)
+        ui = self.ui(user.locale)
+        if setting == "role" and value in LEARNER_ROLES:
+            text = ui("common.role_set", role=value)
+            return Outcome([Reply(text, self._menu(user.locale))], settings={"learner": value})
+        buttons = self._role_buttons(user.locale) + tuple(
+            Button("/settings", ui(f"button.lang_{locale}"), f"lang:{locale}") for locale in LOCALES
+        )
+        text = ui("common.settings", role=user.learner or "", locale=user.locale, reminder=user.reminder)
+        return Outcome([Reply(text, buttons)])
 
     def _lang(self, user: User, wanted: str) -> Outcome:
         if wanted in LOCALES:

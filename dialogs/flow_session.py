@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from dialogs.scoring import Scorer, ScoreResult
@@ -34,15 +35,46 @@ class Screen:
     buttons: tuple[Button, ...] | None = None  # None: the flow file's buttons with default labels
 
 
+@dataclass(frozen=True)
+class DrillCard:
+    """One objection card in a learner's drill deck, with its FSRS memory state."""
+
+    objection_id: str
+    fsrs: dict[str, Any]  # fsrs.Card.to_dict()
+    due: datetime
+    weak: bool = False  # added by a role-play where this objection was handled poorly: drilled first
+    reviews: int = 0
+    last_score: int | None = None
+
+
+@dataclass(frozen=True)
+class User:
+    """The learner an event comes from, as the engine needs to know them."""
+
+    id: int
+    locale: str
+    name: str = ""
+    learner: str | None = None  # "rep" or "partner"; None until they have said which
+    reminder: bool = False  # daily drill reminder opted in
+    cards: tuple[DrillCard, ...] = ()
+
+    @property
+    def deck(self) -> str:
+        """Reps drill dealer objections; partners drill their customers' objections."""
+        return "customer" if self.learner == "partner" else "dealer"
+
+
 @dataclass
 class FlowContext:
-    """Per-event services a session model may use."""
+    """Per-event services and facts a session model may use."""
 
     pack: Pack
     scorer: Scorer
     locale: str
     rng: random.Random
     ui: Any  # callable (key, **vars) -> str, for button labels
+    user: User
+    now: datetime
 
 
 class FlowSession:
@@ -53,10 +85,26 @@ class FlowSession:
         self.data = data
         self.ctx = ctx
         self.scores: list[ScoreResult] = []  # results produced by this event, for the log
+        self.card_changes: list[DrillCard] = []  # drill cards added or rescheduled by this event
+        self.settings_changes: dict[str, Any] = {}  # user settings changed by this event (e.g. reminder)
 
     def local(self, value: Any) -> Any:
         """A pack object as plain text in the user's language, for a template."""
         return localize(value, self.ctx.locale)
+
+    def explain_checks(self, kind: str, key: str, checks: list[dict]) -> list[dict]:
+        """Stored check results ({id, passed, evidence}) with their label, tip and kind, in the user's language."""
+        described = self.ctx.scorer.describe(kind, key, self.ctx.locale)
+        return [
+            {
+                **c,
+                "label": described[c["id"]].label,
+                "tip": described[c["id"]].tip,
+                "negative": described[c["id"]].negative,
+            }
+            for c in checks
+            if c["id"] in described
+        ]
 
     def screen(self) -> Screen:
         """What the current state shows; flows define `screen_<state>` methods."""

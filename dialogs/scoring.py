@@ -1,38 +1,44 @@
-"""Scores a learner's answer for one step against that step's rubric.
+"""Scores a learner's answer against a rubric: a step's, or an objection card's.
 
-Each rubric check passes when the answer contains one of the check's signal
-phrases (exactly, after normalising case, width and punctuation, or closely
-enough by fuzzy matching). The score is the weighted share of checks passed,
-so every score can be explained by the list of checks behind it. Signals from
-both locales are used, so an answer in either language is scored fairly; the
-locale only chooses the language of the labels and tips.
+How a score is made, so that it explains itself:
+- Each rubric check passes when the answer contains one of its signal phrases:
+  exactly (after folding case, width and punctuation; English on whole words), or
+  closely (rapidfuzz ratio against runs of the answer's words; Chinese words come
+  from jieba). The phrase found is kept as evidence.
+  A check may also pass on structure: "asks at least N questions".
+- The base score is the weighted share of checks passed, 0-100.
+- Negative checks (scoring.yaml: arguing, blaming, an instant discount, pressure
+  to sign, ...) each subtract their penalty when found, with their tip.
+Signals from both languages are used, so an answer in either language is scored
+fairly; the locale only chooses the language of labels and tips.
+
+Objection cards have the five stage checks of the objection-handling step; a
+card's own signals and tip come first, the step's generic signals also count.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
 
+import jieba
 from rapidfuzz import fuzz, process
 
-from knowledge.pack import LOCALES, Pack
+from knowledge.pack import LOCALES, Pack, Signals, Text
 
-# Fuzzy matching is for phrases long enough that a near-miss is still the same phrase.
-FUZZY_MIN_LENGTH = 5
-FUZZY_THRESHOLD = 90
+FUZZY_MIN_LENGTH = 4  # characters (Chinese) or letters (English) a signal needs before near-misses count
+FUZZY_THRESHOLD = 86
+MAX_SCORED_CHARS = 4096  # Telegram's message limit; longer text is cut before scoring
 _PUNCTUATION = re.compile(r"[\W_]+", re.UNICODE)
+_HAS_HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 def normalize(text: str) -> str:
     """Lower-case, full-width folded, punctuation and spacing reduced to single spaces."""
     text = unicodedata.normalize("NFKC", text).lower()
     return _PUNCTUATION.sub(" ", text).strip()
-
-
-def _squeeze(text: str) -> str:
-    """Normalised text without any spaces (Chinese has none to rely on)."""
-    return normalize(text).replace(" ", "")
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,11 @@ class CheckResult:
     tip: str
     weight: float
     evidence: str | None  # the phrase that was found, for the learner to see why
+    penalty: int = 0  # negative checks: points taken off when not passed
+
+    @property
+    def negative(self) -> bool:
+        return self.penalty > 0
 
     def as_json(self) -> dict:
         return {"id": self.id, "passed": self.passed, "tip": self.tip}
@@ -50,13 +61,13 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class ScoreResult:
-    step: str
+    step: str  # the step id, or the objection id for a drill card
     score: int
     checks: tuple[CheckResult, ...]
 
     @property
     def passed(self) -> tuple[CheckResult, ...]:
-        return tuple(c for c in self.checks if c.passed)
+        return tuple(c for c in self.checks if c.passed and not c.negative)
 
     @property
     def missed(self) -> tuple[CheckResult, ...]:
@@ -69,72 +80,184 @@ class ScoreResult:
 @dataclass(frozen=True)
 class _Signal:
     shown: str  # as written in the pack
-    spaced: str  # normalised, spaces kept (matches English on word boundaries)
-    squeezed: str  # normalised, spaces removed (matches Chinese)
+    spaced: str  # normalised with spaces kept, padded: " how s business "
+    squeezed: str  # normalised without spaces (how Chinese is matched)
+    words: int  # how many words (Latin) or jieba tokens (Chinese) it spans
+    latin: bool
+
+
+class _Signals:
+    """A check's signals compiled for speed: one regex for exact Latin matches, one for Chinese,
+    and the longer phrases kept for fuzzy matching."""
+
+    def __init__(self, signals: tuple[_Signal, ...]):
+        self.shown = {s.spaced.strip() if s.latin else s.squeezed: s.shown for s in signals}
+        latin = sorted((s.spaced.strip() for s in signals if s.latin), key=len, reverse=True)
+        han = sorted((s.squeezed for s in signals if not s.latin), key=len, reverse=True)
+        # Latin phrases match whole words ("ask" must not match inside "task"): the answer is padded with spaces.
+        self.latin = re.compile(" (" + "|".join(map(re.escape, latin)) + ") ") if latin else None
+        self.han = re.compile("|".join(map(re.escape, han))) if han else None
+        self.fuzzy = tuple(s for s in signals if len(s.squeezed) >= FUZZY_MIN_LENGTH)
+
+    def find(self, answer: _Answer) -> str | None:
+        if not answer.squeezed:
+            return None
+        if self.latin and (match := self.latin.search(answer.spaced_overlap)):
+            return self.shown[match.group(1)]
+        if self.han and (match := self.han.search(answer.squeezed)):
+            return self.shown[match.group(0)]
+        for signal in self.fuzzy:
+            if not answer.could_be_near(signal):
+                continue
+            if signal.latin:
+                candidates, target = answer.runs(signal.words, " "), signal.spaced.strip()
+            else:
+                candidates, target = answer.han_runs(signal.words), signal.squeezed
+            if process.extractOne(target, candidates, scorer=fuzz.ratio, score_cutoff=FUZZY_THRESHOLD):
+                return signal.shown
+        return None
+
+
+@dataclass(frozen=True)
+class _Check:
+    id: str
+    label: Text
+    tip: Text
+    weight: float
+    signals: _Signals
+    penalty: int = 0
+    questions: int | None = None  # passes also when the answer asks at least this many questions
+
+
+class _Answer:
+    """An answer prepared once for all checks: normalised forms and word runs for fuzzy matching."""
+
+    def __init__(self, text: str):
+        text = text[:MAX_SCORED_CHARS]
+        self.questions = text.count("?") + text.count("？")
+        normalized = normalize(text)
+        self.spaced = f" {normalized} "
+        self.spaced_overlap = self.spaced.replace(" ", "  ")  # a regex match consumes one space, not both
+        self.squeezed = normalized.replace(" ", "")
+        self._words: list[str] | None = None
+        self._chars: set[str] | None = None
+        self._word_set: set[str] = set()
+        self._prefixes: set[str] = set()
+        self._runs: dict = {}
 
     @property
-    def latin(self) -> bool:
-        return self.squeezed.isascii()
+    def words(self) -> list[str]:
+        if self._words is None:
+            words: list[str] = []
+            for chunk in self.spaced.split():
+                words.extend(jieba.lcut(chunk, HMM=False) if _HAS_HAN.search(chunk) else [chunk])
+            self._words = words
+        return self._words
+
+    def could_be_near(self, signal: _Signal) -> bool:
+        """A cheap test that rules out most signals before fuzzy matching: a near-miss differs in at
+        most one character (Chinese) or one word (English), so nearly all of it must be there."""
+        if self._chars is None:
+            self._chars = set(self.squeezed)
+            self._word_set = set(self.spaced.split())
+            self._prefixes = {w[:2] for w in self._word_set}
+        if not signal.latin:
+            return sum(ch not in self._chars for ch in set(signal.squeezed)) <= 1
+        words = signal.spaced.split()
+        if len(words) == 1:
+            return words[0][:2] in self._prefixes
+        return sum(w in self._word_set for w in words) >= len(words) - 1
+
+    def han_runs(self, size: int) -> list[str]:
+        """Runs of `size` and `size + 1` words, joined without spaces (a near-miss may split differently)."""
+        key = ("han", size)
+        if key not in self._runs:
+            self._runs[key] = self.runs(size, "") + self.runs(size + 1, "")
+        return self._runs[key]
+
+    def runs(self, size: int, joiner: str) -> list[str]:
+        """Every run of `size` consecutive words, joined."""
+        key = size if joiner else -size
+        if key not in self._runs:
+            words = self.words
+            self._runs[key] = [joiner.join(words[i : i + size]) for i in range(max(1, len(words) - size + 1))]
+        return self._runs[key]
+
+
+def _compile_signals(signals: list[Signals]) -> _Signals:
+    phrases = dict.fromkeys(p for group in signals for locale in LOCALES for p in group[locale])
+    compiled = []
+    for phrase in phrases:
+        normalized = normalize(phrase)
+        squeezed = normalized.replace(" ", "")
+        if not squeezed:
+            continue
+        words = len(normalized.split()) if squeezed.isascii() else len(jieba.lcut(squeezed, HMM=False))
+        compiled.append(_Signal(phrase, f" {normalized} ", squeezed, words, squeezed.isascii()))
+    return _Signals(tuple(compiled))
 
 
 class Scorer:
-    """Built once per pack; scoring then costs a few string searches per check."""
+    """Built once per pack (jieba's dictionary is loaded here, never per message)."""
 
     PASS_MARK = 60
 
     def __init__(self, pack: Pack):
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
         self._pack = pack
-        self._signals: dict[tuple[str, str], tuple[_Signal, ...]] = {}
+        self._negatives = tuple(
+            _Check(n.id, n.label, n.tip, 0.0, _compile_signals([n.signals]), n.penalty)
+            for n in pack.scoring.negative_checks
+        )
+        self._rubrics: dict[str, tuple[_Check, ...]] = {}
         for step in pack.steps:
-            for check in step.rubric:
-                phrases = dict.fromkeys(p for locale in LOCALES for p in check.signals[locale])
-                self._signals[(step.id, check.id)] = tuple(
-                    _Signal(p, f" {normalize(p)} ", _squeeze(p)) for p in phrases if _squeeze(p)
-                )
+            self._rubrics[f"step:{step.id}"] = tuple(
+                _Check(c.id, c.label, c.tip, c.weight, _compile_signals([c.signals]), questions=c.questions)
+                for c in step.rubric
+            )
+        stages = {c.id: c for c in pack.step("objection_handling").rubric}
+        for card in pack.objections:
+            checks = []
+            for stage_id in ("acknowledge", "clarify", "respond_with_evidence", "confirm", "move_to_action"):
+                own, generic = card.checks[stage_id], stages.get(stage_id)
+                signal_groups = [own.signals] + ([generic.signals] if generic else [])
+                label = generic.label if generic else Text(zh=stage_id, en=stage_id)
+                weight = generic.weight if generic else 1.0
+                checks.append(_Check(stage_id, label, own.tip, weight, _compile_signals(signal_groups)))
+            self._rubrics[f"objection:{card.id}"] = tuple(checks)
 
     def score(self, step_id: str, text: str, locale: str = "zh") -> ScoreResult:
         """Score `text` as an answer for step `step_id`; labels and tips in `locale`."""
-        step = self._pack.step(step_id)
-        spaced = f" {normalize(text)} "
-        squeezed = spaced.replace(" ", "")
-        results = []
-        for check in step.rubric:
-            evidence = self._find_signal(self._signals[(step.id, check.id)], spaced, squeezed)
-            results.append(
-                CheckResult(
-                    id=check.id,
-                    passed=evidence is not None,
-                    label=check.label[locale],
-                    tip=check.tip[locale],
-                    weight=check.weight,
-                    evidence=evidence,
-                )
-            )
-        total = sum(c.weight for c in results)
-        earned = sum(c.weight for c in results if c.passed)
-        return ScoreResult(step=step.id, score=round(100 * earned / total), checks=tuple(results))
+        return self._score(step_id, self._rubrics[f"step:{step_id}"], text, locale)
 
-    @staticmethod
-    def _find_signal(signals: tuple[_Signal, ...], spaced: str, squeezed: str) -> str | None:
-        if not squeezed:
-            return None
-        for signal in signals:
-            if signal.latin:
-                # Latin phrases match whole words ("ask" must not match inside "task").
-                if signal.spaced in spaced:
-                    return signal.shown
-            elif signal.squeezed in squeezed:
-                return signal.shown
-        words = spaced.split()
-        for signal in signals:
-            if len(signal.squeezed) < FUZZY_MIN_LENGTH:
-                continue
-            if signal.latin:
-                # Close spellings of the same words: compare against runs of as many words.
-                size = signal.spaced.count(" ") - 1
-                runs = [" ".join(words[i : i + size]) for i in range(max(1, len(words) - size + 1))]
-                if process.extractOne(signal.spaced.strip(), runs, scorer=fuzz.ratio, score_cutoff=FUZZY_THRESHOLD):
-                    return signal.shown
-            elif fuzz.partial_ratio(signal.squeezed, squeezed, score_cutoff=FUZZY_THRESHOLD):
-                return signal.shown
-        return None
+    def score_objection(self, objection_id: str, text: str, locale: str = "zh") -> ScoreResult:
+        """Score `text` as an answer to objection card `objection_id`."""
+        return self._score(objection_id, self._rubrics[f"objection:{objection_id}"], text, locale)
+
+    def describe(self, kind: str, key: str, locale: str) -> dict[str, CheckResult]:
+        """The checks of a step (`kind` "step") or objection card ("objection"), unscored: labels and tips."""
+        rubric = self._rubrics[f"{kind}:{key}"] + self._negatives
+        return {
+            c.id: CheckResult(c.id, False, c.label[locale], c.tip[locale], c.weight, None, c.penalty) for c in rubric
+        }
+
+    def _score(self, key: str, rubric: tuple[_Check, ...], text: str, locale: str) -> ScoreResult:
+        answer = _Answer(text)
+        results = []
+        for check in rubric:
+            evidence = check.signals.find(answer)
+            if evidence is None and check.questions and answer.questions >= check.questions:
+                evidence = "？" * answer.questions if answer.questions <= 5 else f"？×{answer.questions}"
+            results.append(CheckResult(check.id, evidence is not None, check.label[locale], check.tip[locale],
+                                       check.weight, evidence))  # fmt: skip
+        total = sum(c.weight for c in results)
+        base = 100 * sum(c.weight for c in results if c.passed) / total
+        penalties = 0
+        for check in self._negatives:
+            evidence = check.signals.find(answer)
+            if evidence is not None:
+                penalties += check.penalty
+            results.append(CheckResult(check.id, evidence is None, check.label[locale], check.tip[locale], 0.0,
+                                       evidence, check.penalty))  # fmt: skip
+        return ScoreResult(step=key, score=max(0, round(base - penalties)), checks=tuple(results))

@@ -77,6 +77,7 @@ class Check(Strict):
     tip: Text
     signals: Signals
     weight: float = Field(default=1.0, gt=0, le=5)
+    questions: int | None = Field(default=None, ge=1, le=5)  # also passes when the answer asks this many questions
 
 
 class Step(Strict):
@@ -117,6 +118,24 @@ class ManProfile(Strict):
     need: Level
 
 
+class Reaction(Strict):
+    """How a dealer answers the rep's move at one step: after a good answer, and after a poor one."""
+
+    good: Text
+    poor: Text
+
+
+class Reactions(Strict):
+    icebreaking: Reaction
+    need_guidance: Reaction
+    value_presentation: Reaction
+    objection_handling: Reaction
+    agreement: Reaction
+
+    def __getitem__(self, step_id: str) -> Reaction:
+        return getattr(self, step_id)
+
+
 class Dealer(Strict):
     id: Slug
     name: Text
@@ -125,6 +144,79 @@ class Dealer(Strict):
     profile: Text
     temperament: Text
     concerns: list[Text] = Field(min_length=1)
+    opening_lines: list[Text] = Field(min_length=2)
+    objections: list[Slug] = Field(min_length=2)  # ids of dealer-deck objections this dealer raises
+    reactions: Reactions
+
+
+STAGE_IDS = ("acknowledge", "clarify", "respond_with_evidence", "confirm", "move_to_action")
+
+
+class StageCheck(Strict):
+    """One stage of handling this objection: the tip when it is missed, and phrases that show it."""
+
+    tip: Text
+    signals: Signals
+
+
+class ObjectionChecks(Strict):
+    acknowledge: StageCheck
+    clarify: StageCheck
+    respond_with_evidence: StageCheck
+    confirm: StageCheck
+    move_to_action: StageCheck
+
+    def __getitem__(self, stage: str) -> StageCheck:
+        return getattr(self, stage)
+
+
+class Objection(Strict):
+    """A drill card: an objection a dealer (deck `dealer`) or an end customer (deck `customer`) raises."""
+
+    id: Slug
+    deck: Literal["dealer", "customer"]
+    topic: Slug
+    context: Text
+    text: Text
+    model_answer: Text
+    checks: ObjectionChecks
+
+
+class Objections(Strict):
+    objections: list[Objection] = Field(min_length=1)
+
+
+class ManClass(Strict):
+    code: Annotated[str, StringConstraints(pattern=r"^[Mm][Aa][Nn]$")]  # upper case = high
+    name: Text
+    strategy: Text
+    priority: int = Field(ge=1, le=8)
+
+
+class Goal(Strict):
+    id: Slug
+    title: Text
+    description: Text
+
+
+class NegativeCheck(Strict):
+    """Something a good answer never does (arguing, blaming, ...): found, it costs `penalty` points."""
+
+    id: Slug
+    label: Text
+    tip: Text
+    penalty: int = Field(ge=1, le=100)
+    signals: Signals
+
+
+class Scoring(Strict):
+    negative_checks: list[NegativeCheck] = Field(min_length=1)
+
+
+class Roleplay(Strict):
+    man_classes: list[ManClass] = Field(min_length=8, max_length=8)
+    goals: list[Goal] = Field(min_length=2)
+    plan: dict[Literal[STEP_IDS], Text]  # type: ignore[valid-type]  # per step, a template: the plan for this dealer
 
 
 class Products(Strict):
@@ -164,7 +256,23 @@ class Pack:
     steps: tuple[Step, ...]
     products: tuple[Product, ...]
     dealers: tuple[Dealer, ...]
+    objections: tuple[Objection, ...]
+    roleplay: Roleplay
+    scoring: Scoring
     ui: dict[str, Text]
+
+    def objection(self, objection_id: str) -> Objection:
+        return next(o for o in self.objections if o.id == objection_id)
+
+    def deck(self, deck: str) -> tuple[Objection, ...]:
+        return tuple(o for o in self.objections if o.deck == deck)
+
+    def man_class(self, dealer: Dealer) -> ManClass:
+        code = "".join(
+            letter.upper() if level == "high" else letter.lower()
+            for letter, level in zip("MAN", (dealer.man.money, dealer.man.authority, dealer.man.need), strict=True)
+        )
+        return next(c for c in self.roleplay.man_classes if c.code == code)
 
     def step(self, step_id: str) -> Step:
         return next(s for s in self.steps if s.id == step_id)
@@ -234,33 +342,55 @@ def _validate(model: type[BaseModel], data: Any, rel: str, problems: list[Proble
         return None
 
 
-def _load_parts(root: Path, problems: list[Problem]):
-    steps: list[tuple[str, Step]] = []
-    raw_steps: list[tuple[str, Any]] = []
+@dataclass
+class _Parts:
+    """Everything read from a pack folder; a part is None (or empty) when its file has problems."""
+
+    steps: list[tuple[str, Step]]
+    raw: dict[str, Any]  # file -> parsed YAML, for checking templates even where the schema failed
+    products: tuple[Product, ...]
+    dealers: tuple[Dealer, ...]
+    objections: tuple[Objection, ...]
+    roleplay: Roleplay | None
+    scoring: Scoring | None
+    ui: dict[str, Text]
+
+
+def _load_parts(root: Path, problems: list[Problem]) -> _Parts:
+    raw: dict[str, Any] = {}
+
+    def load(rel: str, model: type[BaseModel]):
+        raw[rel] = _read_yaml(root / rel, root, problems)
+        return _validate(model, raw[rel], rel, problems) if raw[rel] is not None else None
+
     step_files = sorted((root / "steps").glob("*.yaml"))
     if not step_files:
         problems.append(Problem("steps/", "", "no step files found"))
-    for path in step_files:
-        rel = str(path.relative_to(root))
-        raw = _read_yaml(path, root, problems)
-        raw_steps.append((rel, raw))
-        step = _validate(Step, raw, rel, problems)
-        if step:
-            steps.append((rel, step))
-    products = _validate(Products, _read_yaml(root / "products.yaml", root, problems), "products.yaml", problems)
-    dealers = _validate(Dealers, _read_yaml(root / "dealers.yaml", root, problems), "dealers.yaml", problems)
+    steps = [(str(path.relative_to(root)), load(str(path.relative_to(root)), Step)) for path in step_files]
+    products = load("products.yaml", Products)
+    dealers = load("dealers.yaml", Dealers)
+    objections = load("objections.yaml", Objections)
+    roleplay = load("roleplay.yaml", Roleplay)
+    scoring = load("scoring.yaml", Scoring)
     ui_raw = _read_yaml(root / "ui.yaml", root, problems)
     ui: dict[str, Text] = {}
     if ui_raw is not None and not isinstance(ui_raw, dict):
         problems.append(Problem("ui.yaml", "", "must be a mapping of string keys to texts"))
     elif ui_raw:
         for key, value in ui_raw.items():
-            text = _validate(Text, value, "ui.yaml", [])
-            if text is None:
-                _validate(Text, value, f"ui.yaml: {key}", problems)
-            else:
+            text = _validate(Text, value, f"ui.yaml: {key}", problems)
+            if text is not None:
                 ui[str(key)] = text
-    return steps, raw_steps, products, dealers, ui
+    return _Parts(
+        steps=[(rel, step) for rel, step in steps if step],
+        raw=raw,
+        products=tuple(products.products) if products else (),
+        dealers=tuple(dealers.dealers) if dealers else (),
+        objections=tuple(objections.objections) if objections else (),
+        roleplay=roleplay,
+        scoring=scoring,
+        ui=ui,
+    )
 
 
 # --- cross-checks ------------------------------------------------------------
@@ -290,35 +420,56 @@ def _check_template(source: Any, contexts: list[tuple[str, dict]], rel: str, fie
             return
 
 
-def _items(data: Any, key: str) -> list:
-    value = data.get(key) if isinstance(data, dict) else None
-    return value if isinstance(value, list) else []
+def _templates_in(data: Any, pattern: tuple, path: str = ""):
+    """(field path, source) of every text in raw YAML `data` whose path matches `pattern`.
+
+    A pattern is a tuple of keys; "*" matches every list item or mapping key.
+    """
+    if not pattern:
+        if isinstance(data, str):
+            yield path, data
+        return
+    head, rest = pattern[0], pattern[1:]
+    if head == "*" and isinstance(data, list):
+        for i, item in enumerate(data):
+            yield from _templates_in(item, rest, f"{path}[{i}]")
+    elif head == "*" and isinstance(data, dict):
+        for key, item in data.items():
+            yield from _templates_in(item, rest, f"{path}.{key}" if path else str(key))
+    elif isinstance(data, dict) and head in data:
+        yield from _templates_in(data[head], rest, f"{path}.{head}" if path else head)
 
 
-def _locale_text(data: Any, locale: str) -> Any:
-    return data.get(locale) if isinstance(data, dict) else None
+# Where the templates are (rendered with every product and dealer): file pattern -> key patterns.
+TEMPLATE_FIELDS: dict[str, list[tuple]] = {
+    "steps/": [("model_scripts", "*", "template", "LOCALE"), ("scenarios", "*", "LOCALE")],
+    "dealers.yaml": [
+        ("dealers", "*", "opening_lines", "*", "LOCALE"),
+        ("dealers", "*", "reactions", "*", "*", "LOCALE"),
+    ],
+    "objections.yaml": [("objections", "*", field, "LOCALE") for field in ("context", "text", "model_answer")],
+    "roleplay.yaml": [("plan", "*", "LOCALE")],
+}
 
 
-def _check_step_templates(raw_steps, products, dealers, problems: list[Problem]) -> None:
-    """Render every model script and practice prompt (read from the raw YAML, so a step with
-    schema errors still has its templates checked)."""
+def _check_templates(parts: _Parts, problems: list[Problem]) -> None:
     for locale in LOCALES:
         contexts = [
-            (f"product {p.id!r} and dealer {d.id!r}", template_context(p, d, locale)) for p in products for d in dealers
+            (f"product {p.id!r} and dealer {d.id!r}", template_context(p, d, locale))
+            for p in parts.products
+            for d in parts.dealers
         ]
-        for rel, raw in raw_steps:
-            for i, script in enumerate(_items(raw, "model_scripts")):
-                template = script.get("template") if isinstance(script, dict) else None
-                field = f"model_scripts[{i}].template.{locale}"
-                _check_template(_locale_text(template, locale), contexts, rel, field, problems)
-            for i, scenario in enumerate(_items(raw, "scenarios")):
-                field = f"scenarios[{i}].{locale}"
-                _check_template(_locale_text(scenario, locale), contexts, rel, field, problems)
+        for rel, data in parts.raw.items():
+            prefix = "steps/" if rel.startswith("steps/") else rel
+            for pattern in TEMPLATE_FIELDS.get(prefix, []):
+                pattern = tuple(locale if key == "LOCALE" else key for key in pattern)
+                for field, source in _templates_in(data, pattern):
+                    _check_template(source, contexts, rel, field, problems)
 
 
-def _cross_check(steps, raw_steps, products, dealers, ui, problems: list[Problem]) -> None:
+def _check_ids(parts: _Parts, problems: list[Problem]) -> None:
     seen: dict[str, str] = {}
-    for rel, step in steps:
+    for rel, step in parts.steps:
         if step.id in seen:
             problems.append(Problem(rel, "id", f"step {step.id!r} is also defined in {seen[step.id]}"))
         seen[step.id] = rel
@@ -329,15 +480,46 @@ def _cross_check(steps, raw_steps, products, dealers, ui, problems: list[Problem
     for missing in (s for s in STEP_IDS if s not in seen):
         problems.append(Problem("steps/", "", f"no valid file defines step {missing!r}"))
 
-    for kind, items, rel in (("product", products, "products.yaml"), ("dealer", dealers, "dealers.yaml")):
+    for kind, items, rel in (
+        ("product", parts.products, "products.yaml"),
+        ("dealer", parts.dealers, "dealers.yaml"),
+        ("objection", parts.objections, "objections.yaml"),
+    ):
         ids = [item.id for item in items]
         for i, item_id in enumerate(ids):
             if ids.index(item_id) != i:
                 problems.append(Problem(rel, f"{kind}s[{i}].id", f"duplicate {kind} id {item_id!r}"))
 
-    if products and dealers:
-        _check_step_templates(raw_steps, products, dealers, problems)
+    if parts.objections:
+        dealer_deck = {o.id for o in parts.objections if o.deck == "dealer"}
+        for i, dealer in enumerate(parts.dealers):
+            for j, objection_id in enumerate(dealer.objections):
+                if objection_id not in dealer_deck:
+                    problems.append(
+                        Problem(
+                            "dealers.yaml",
+                            f"dealers[{i}].objections[{j}]",
+                            f"no dealer-deck objection {objection_id!r}",
+                        )
+                    )
+        for deck in ("dealer", "customer"):
+            if not any(o.deck == deck for o in parts.objections):
+                problems.append(Problem("objections.yaml", "objections", f"the {deck} deck has no cards"))
 
+    if parts.roleplay:
+        codes = [c.code for c in parts.roleplay.man_classes]
+        expected = {a + b + c for a in "Mm" for b in "Aa" for c in "Nn"}
+        for code in sorted(expected - set(codes)):
+            problems.append(Problem("roleplay.yaml", "man_classes", f"no entry for MAN class {code!r}"))
+        for i, code in enumerate(codes):
+            if codes.index(code) != i:
+                problems.append(Problem("roleplay.yaml", f"man_classes[{i}].code", f"duplicate MAN class {code!r}"))
+        for step_id in STEP_IDS:
+            if step_id not in parts.roleplay.plan:
+                problems.append(Problem("roleplay.yaml", f"plan.{step_id}", "missing plan for this step"))
+
+
+def _check_ui(ui: dict[str, Text], problems: list[Problem]) -> None:
     for key in sorted(set(UI_VARIABLES) - set(ui)):
         problems.append(Problem("ui.yaml", key, "missing interface string"))
     for key, text in ui.items():
@@ -363,10 +545,11 @@ def check_pack(root: Path | str) -> list[Problem]:
     if not root.is_dir():
         return [Problem(str(root), "", "content pack folder not found")]
     problems: list[Problem] = []
-    steps, raw_steps, products, dealers, ui = _load_parts(root, problems)
-    products = products.products if products else ()
-    dealers = dealers.dealers if dealers else ()
-    _cross_check(steps, raw_steps, products, dealers, ui, problems)
+    parts = _load_parts(root, problems)
+    _check_ids(parts, problems)
+    if parts.products and parts.dealers:
+        _check_templates(parts, problems)
+    _check_ui(parts.ui, problems)
     return problems
 
 
@@ -376,12 +559,15 @@ def load_pack(root: Path | str | None = None) -> Pack:
     problems = check_pack(root)
     if problems:
         raise PackError(problems)
-    steps, _, products, dealers, ui = _load_parts(root, [])
+    parts = _load_parts(root, [])
     order = {step_id: i for i, step_id in enumerate(STEP_IDS)}
     return Pack(
         root=root,
-        steps=tuple(sorted((s for _, s in steps), key=lambda s: order[s.id])),
-        products=tuple(products.products),
-        dealers=tuple(dealers.dealers),
-        ui=ui,
+        steps=tuple(sorted((s for _, s in parts.steps), key=lambda s: order[s.id])),
+        products=parts.products,
+        dealers=parts.dealers,
+        objections=parts.objections,
+        roleplay=parts.roleplay,
+        scoring=parts.scoring,
+        ui=parts.ui,
     )

@@ -5,6 +5,7 @@ variable the bot does not provide. Keys are dotted: `<area>.<name>`.
 """
 
 _STEP_PROGRESS = {"number", "total", "step"}
+_DRILL_CARD = {"deck", "context", "text", "model_answer"}
 
 UI_VARIABLES: dict[str, set[str]] = {
     # buttons
@@ -26,10 +27,31 @@ UI_VARIABLES: dict[str, set[str]] = {
     "course.practice": _STEP_PROGRESS | {"prompt", "attempt"},
     "course.feedback": _STEP_PROGRESS | {"score", "passed", "pass_mark", "checks", "best"},
     "course.summary": {"rows", "average", "all_passed"},
+    "button.menu_roleplay": set(),
+    "button.menu_drill": set(),
+    "button.role_rep": set(),
+    "button.role_partner": set(),
+    "button.roleplay_dealer": {"name", "code"},
+    "button.to_explain": set(),
+    "button.to_show": set(),
+    "button.next_page": set(),
+    "button.your_turn": set(),
+    "button.skip_show": set(),
+    "button.roleplay_again": set(),
+    "button.drill_start": {"count"},
+    "button.drill_extra": set(),
+    "button.drill_next": set(),
+    "button.drill_finish": set(),
+    "button.drill_again": set(),
+    "button.reminder_on": set(),
+    "button.reminder_off": set(),
     "button.forget_confirm": set(),
     "button.keep": set(),
     # command menu descriptions (Telegram's setMyCommands)
     "command.train": set(),
+    "command.roleplay": set(),
+    "command.drill": set(),
+    "command.settings": set(),
     "command.lang": set(),
     "command.help": set(),
     "command.cancel": set(),
@@ -38,6 +60,21 @@ UI_VARIABLES: dict[str, set[str]] = {
     # the Telegram front end
     "telegram.private_only": set(),
     "telegram.error": set(),
+    # the PESOS role-play
+    "roleplay.pick_product": {"products"},
+    "roleplay.pick_dealer": {"dealers"},
+    "roleplay.pick_goal": {"goals"},
+    "roleplay.briefing": {"product", "dealer", "man", "goal", "objections"},
+    "roleplay.explain": {"dealer", "plan"},
+    "roleplay.show": {"number", "total", "step", "script"},
+    "roleplay.observe": {"number", "total", "step", "dealer", "says", "objection", "goal"},
+    "roleplay.supervise": {"rows", "average", "models", "added", "dealer", "reaction"},
+    # the objection drill
+    "drill.menu": {"due", "total", "new", "deck", "reminder", "next_due"},
+    "drill.card": {"number", "count", "deck", "context", "text", "model_answer"},
+    "drill.feedback": _DRILL_CARD | {"score", "passed", "pass_mark", "checks", "next_review"},
+    "drill.done": {"reviewed", "average", "due_left"},
+    "drill.reminder": {"due"},
     # the console front end
     "console.banner": set(),
     # every flow
@@ -58,6 +95,9 @@ UI_VARIABLES: dict[str, set[str]] = {
     "common.unknown_command": {"command"},
     "common.lang_choose": set(),
     "common.lang_switched": set(),
+    "common.ask_role": set(),
+    "common.role_set": {"role"},
+    "common.settings": {"role", "locale", "reminder"},
     "common.not_text": set(),
     "common.edited": set(),
     "common.forget_ask": set(),

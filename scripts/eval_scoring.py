@@ -20,7 +20,9 @@ import yaml
 from dialogs.scoring import Scorer
 from knowledge.pack import STEP_IDS, load_pack
 
-DEFAULT_LABELS = Path(__file__).resolve().parent.parent / "tests" / "data" / "labelled_answers.yaml"
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+DEFAULT_LABELS = DATA / "labelled_answers.yaml"
+OBJECTION_LABELS = DATA / "labelled_objection_answers.yaml"
 
 
 def ranks(values: list[float]) -> list[float]:
@@ -91,6 +93,19 @@ def main() -> None:
                             print(f"    label {la} scored {sa} > label {lb} scored {sb}")
     overall = spearman([s for _, s in scored], [a["label"] for a, _ in scored])
     print(f"\noverall: n={len(scored)} rho={overall:.3f}")
+    for step in STEP_IDS:
+        poor = [s for a, s in scored if a["step"] == step and a["label"] == 0]
+        excellent = [s for a, s in scored if a["step"] == step and a["label"] == 3]
+        print(f"{step:<20} poor max {max(poor):>3}  excellent min {min(excellent):>3}")
+
+    if OBJECTION_LABELS.exists():
+        cards = yaml.safe_load(OBJECTION_LABELS.read_text(encoding="utf-8"))["answers"]
+        card_scores = [(a, scorer.score_objection(a["objection"], a["text"], a["locale"]).score) for a in cards]
+        rho = spearman([s for _, s in card_scores], [a["label"] for a, _ in card_scores])
+        print(f"\nobjection cards: n={len(card_scores)} rho={rho:.3f}")
+        for card in dict.fromkeys(a["objection"] for a in cards):
+            row = " ".join(f"{a['label']}:{s:>3}" for a, s in card_scores if a["objection"] == card)
+            print(f"  {card:<28} {row}")
     ms = sorted(t * 1000 for t in timings)
     print(f"scoring time: median {statistics.median(ms):.3f} ms, max {ms[-1]:.3f} ms over {len(ms)} answers")
 

@@ -12,12 +12,12 @@ from bot.service import CoachService, Identity
 from dialogs.engine import Event, Reply
 
 TAG = re.compile(r"<[^>]+>")
-LABELLED_ANSWERS = Path(__file__).parent / "data" / "labelled_answers.yaml"
+DATA = Path(__file__).parent / "data"
 
 
-def load_labelled() -> list[dict]:
-    """The labelled answer set: step, locale, label (0 poor .. 3 excellent), text."""
-    return yaml.safe_load(LABELLED_ANSWERS.read_text(encoding="utf-8"))["answers"]
+def load_labelled(name: str = "labelled_answers.yaml") -> list[dict]:
+    """A labelled answer set: step (or objection), locale, label (0 poor .. 3 excellent), text."""
+    return yaml.safe_load((DATA / name).read_text(encoding="utf-8"))["answers"]
 
 
 def all_text(replies) -> str:

@@ -112,3 +112,21 @@ def test_bad_console_input_gets_clear_replies_and_nothing_crashes(tmp_path):
     logged = [text for (text,) in rows(db, "SELECT text FROM turns WHERE direction = 'in' ORDER BY id")]
     assert logged == lines
     assert rows(db, "SELECT count(*) FROM scores")[0][0] == 1  # only the real answer was scored
+
+
+@pytest.mark.parametrize("locale, done", [("zh", "教练点评"), ("en", "Coach's review")])
+def test_a_piped_role_play_runs_from_prepare_to_supervise(tmp_path, locale, done):
+    db = tmp_path / "coach.db"
+    lines = ["/roleplay", "1", "1", "1", "1", "1", "2"]  # product, dealer, goal, plan, model, skip to my turn
+    for step in STEP_IDS:
+        lines.append(
+            next(a["text"] for a in LABELLED if a["step"] == step and a["locale"] == locale and a["label"] == 3)
+        )
+    lines = [line.replace("\n", " ") for line in lines]
+    result = coach_chat(db, "--user", f"rp-{locale}", "--locale", locale, stdin_text="\n".join(lines) + "\n")
+    out = result.stdout.decode("utf-8")
+    assert result.returncode == 0, result.stderr.decode()
+    assert done in out
+    scores = rows(db, "SELECT step, score FROM scores ORDER BY id")
+    assert [step for step, _ in scores] == list(STEP_IDS)
+    assert rows(db, "SELECT status FROM sessions") == [("finished",)]

@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.service import CoachService
 from bot.telegram.app import build_application, register_commands
 from bot.telegram.render import split_message
+from dialogs.engine import Event
 from tests.fake_telegram import (
     TOKEN,
     RecordingRequest,
@@ -248,3 +249,48 @@ async def test_flood_control_retry_after_is_waited_out_and_the_reply_still_arriv
     attempts = [p for m, p in api.calls if m == "sendMessage"]
     assert len(attempts) == 2  # the first was refused with 429, the retry after a second went through
     assert "渠道教练" in attempts[-1]["text"]
+
+
+async def test_the_daily_reminder_job_messages_opted_in_users_with_cards_due(bot):
+    from telegram.ext import CallbackContext
+
+    from bot.telegram.handlers import send_reminders
+
+    app, api = bot
+    service = app.bot_data["service"]
+    await feed(app, message_update(21, "/start"), message_update(22, "/start"))
+    for uid in (21, 22):
+        service.handle(service_identity(uid), Event.from_text("/settings role:rep"))
+    service.handle(service_identity(21), Event.from_text("/drill"))
+    service.handle(service_identity(21), Event("button", "toggle_reminder"))
+    before = len(api.sent())
+    await send_reminders(CallbackContext(app))
+    reminders = api.sent()[before:]
+    assert [m["chat_id"] for m in reminders] == [21] and "/drill" in reminders[0]["text"]
+    assert app.job_queue.get_jobs_by_name("drill-reminders")
+
+
+def service_identity(uid: int):
+    from bot.service import Identity
+
+    return Identity("telegram", str(uid), "Li", "zh-hans")
+
+
+async def test_a_full_role_play_on_telegram_in_english(bot, storage, pack):
+    from tests.helpers import load_labelled
+
+    app, api = bot
+    await feed(app, message_update(31, "/roleplay", language_code="en"))
+    for _ in range(6):  # product, dealer, goal, plan, model, then skip the model visit
+        buttons = buttons_of(api.sent(31)[-1])
+        data = next((d for label, d in buttons if label.startswith("Skip")), buttons[0][1])
+        await feed(app, callback_update(31, data))
+    assert "Observe (O)" in texts(api, 31)[-1]
+    labelled = load_labelled()
+    for step in ("icebreaking", "need_guidance", "value_presentation", "objection_handling", "agreement"):
+        answer = next(a["text"] for a in labelled if a["step"] == step and a["locale"] == "en" and a["label"] == 3)
+        await feed(app, message_update(31, answer, language_code="en"))
+    review = "\n".join(texts(api, 31)[-2:])
+    assert "Coach's review" in review
+    for row, step in zip(storage.scores(), pack.steps, strict=True):
+        assert f"{step.title['en']}: {row['score']}" in review

@@ -7,10 +7,12 @@ message in a private chat.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import re
 import secrets
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 from telegram import BotCommand
 from telegram.ext import (
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 MAX_CONCURRENT_UPDATES = 256
+REMINDER_TIME = datetime.time(hour=9, tzinfo=ZoneInfo("Asia/Shanghai"))  # the daily drill reminder
 
 
 def check_token(token: str) -> None:
@@ -55,6 +58,8 @@ def register_handlers(app: Application) -> None:
     app.add_handler(MessageHandler(private & filters.TEXT & filters.UpdateType.MESSAGE, handlers.on_text))
     app.add_handler(MessageHandler(private & filters.UpdateType.MESSAGE, handlers.on_attachment))
     app.add_error_handler(handlers.on_error)
+    if app.job_queue is not None:
+        app.job_queue.run_daily(handlers.send_reminders, time=REMINDER_TIME, name="drill-reminders")
 
 
 async def register_commands(app: Application) -> None:

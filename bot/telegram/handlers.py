@@ -85,6 +85,15 @@ async def on_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
+async def send_reminders(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The daily job: remind every opted-in learner who has drill cards due."""
+    for chat_id, text in service_of(context).due_reminders("telegram"):
+        try:
+            await context.bot.send_message(int(chat_id), text, parse_mode=ParseMode.HTML)
+        except TelegramError as exc:  # blocked the bot, deleted the account, ...: the others still get theirs
+            log.warning("could not send the drill reminder to a user: %r", exc)
+
+
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the failure (never the bot or its token) and tell the user what to do."""
     update_id = update.update_id if isinstance(update, Update) else None

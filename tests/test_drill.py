@@ -1,0 +1,94 @@
+"""The objection drill: decks by role, FSRS scheduling, reminders, settings."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from bot.service import CoachService, Identity
+from dialogs.drill import ROUND_SIZE
+from dialogs.engine import Engine
+from knowledge.pack import template_context
+from knowledge.templates import render
+from tests.helpers import Learner, plain
+
+
+class Clock:
+    def __init__(self):
+        self.now = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+    def __call__(self):
+        return self.now
+
+
+def card_text(pack, objection_id, locale="zh"):
+    o = pack.objection(objection_id)
+    return plain(render(o.text[locale], **template_context(pack.products[0], pack.dealers[0], locale)))
+
+
+def model_answer(pack, objection_id, locale="zh"):
+    o = pack.objection(objection_id)
+    return plain(render(o.model_answer[locale], **template_context(pack.products[0], pack.dealers[0], locale)))
+
+
+def current_card(pack, learner) -> str:
+    for o in pack.objections:
+        if card_text(pack, o.id)[:15] in learner.text:
+            return o.id
+    raise AssertionError(learner.text)
+
+
+def test_first_start_asks_who_you_are_and_settings_change_it(service, rep, storage):
+    learner = Learner(service, rep).send("/start")
+    assert "身份" in learner.text and any("渠道经理" in label for label in learner.labels)
+    learner.press("渠道商")
+    assert storage.find_user("console", "rep-li").learner == "partner"
+    learner.send("/start")
+    assert "身份" not in learner.text  # asked only once
+    learner.send("/settings")
+    assert "渠道商" in learner.text
+    learner.press("渠道经理")
+    assert storage.find_user("console", "rep-li").learner == "rep"
+
+
+def test_reps_drill_dealer_objections_and_partners_customer_ones(service, pack):
+    rep = Learner(service, Identity("console", "r", "R")).send("/start").press("渠道经理").send("/drill")
+    partner = Learner(service, Identity("console", "p", "P")).send("/start").press("渠道商").send("/drill")
+    assert f"现在到期：{len(pack.deck('dealer'))} 张" in rep.text and "经销商异议" in rep.text
+    assert f"现在到期：{len(pack.deck('customer'))} 张" in partner.text and "顾客异议" in partner.text
+    rep.press_trigger("start")
+    partner.press_trigger("start")
+    assert pack.objection(current_card(pack, rep)).deck == "dealer"
+    assert pack.objection(current_card(pack, partner)).deck == "customer"
+
+
+def test_a_round_scores_each_card_shows_the_model_answer_and_reschedules(storage, pack):
+    clock = Clock()
+    service = CoachService(storage, Engine(pack, rng=random.Random(1), clock=clock))
+    learner = Learner(service, Identity("console", "d", "D")).send("/start").press("渠道经理").send("/drill")
+    learner.press_trigger("start")
+    for i in range(ROUND_SIZE):
+        objection_id = current_card(pack, learner)
+        learner.send(model_answer(pack, objection_id) if i % 2 == 0 else "嗯，这个我回去问问。")
+        assert "分" in learner.text and ("参考回答" in learner.text) and "下次复习" in learner.text
+        assert model_answer(pack, objection_id)[:20] in learner.text
+        learner.press_trigger("next_card")
+    assert f"练了 {ROUND_SIZE} 张" in learner.text
+    cards = storage.drill_cards(storage.find_user("console", "d").id)
+    assert len(cards) == ROUND_SIZE and all(c.reviews == 1 for c in cards)
+    learner.send("/drill")
+    assert f"现在到期：{len(pack.deck('dealer')) - ROUND_SIZE} 张" in learner.text
+    clock.now += timedelta(days=400)  # long after every review: everything is due again
+    learner.send("/cancel").send("/drill")
+    assert f"现在到期：{len(pack.deck('dealer'))} 张" in learner.text
+
+
+def test_the_daily_reminder_is_opt_in_and_only_sent_when_cards_are_due(service, storage):
+    learner = Learner(service, Identity("telegram", "555", "T")).send("/start").press("渠道经理").send("/drill")
+    assert service.due_reminders("telegram") == []
+    learner.press_trigger("toggle_reminder")
+    assert storage.find_user("telegram", "555").reminder is True and "已开启" in learner.text
+    reminders = service.due_reminders("telegram")
+    assert len(reminders) == 1 and reminders[0][0] == "555" and "/drill" in reminders[0][1]
+    learner.press_trigger("toggle_reminder")
+    assert service.due_reminders("telegram") == []
