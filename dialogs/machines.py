@@ -1,6 +1,7 @@
 """Builds one `transitions.Machine` per flow file, shared by every user's session.
 
-A flow file (dialogs/flows/*.yaml) has two parts:
+A flow file (dialogs/flows/*.yaml) names the flow, the command that starts it and
+its place in the menu, then has two parts:
 
     machine:  the keyword arguments of `transitions.Machine` (states, transitions, initial)
     views:    per state, the buttons (triggers) it offers and which trigger typed text fires
@@ -34,6 +35,7 @@ class View:
 class Flow:
     name: str
     command: str
+    menu_order: int
     machine: Machine
     views: dict[str, View]
 
@@ -58,10 +60,10 @@ def load_flow(path: Path) -> Flow:
         unknown = offered - set(machine.get_triggers(state))
         if unknown:
             raise ValueError(f"{path.name}: state {state!r} offers triggers it has no transition for: {unknown}")
-    return Flow(name=spec["name"], command=spec["command"], machine=machine, views=views)
+    return Flow(spec["name"], spec["command"], spec.get("menu_order", 99), machine, views)
 
 
 def load_flows(directory: Path = FLOWS_DIR) -> dict[str, Flow]:
-    """All flows by name."""
-    flows = (load_flow(p) for p in sorted(directory.glob("*.yaml")))
+    """All flows by name, in menu order."""
+    flows = sorted((load_flow(p) for p in directory.glob("*.yaml")), key=lambda f: (f.menu_order, f.name))
     return {flow.name: flow for flow in flows}
