@@ -328,11 +328,12 @@ def _read_yaml(path: Path, root: Path, problems: list[Problem]) -> Any:
     return None
 
 
-def _validate(model: type[BaseModel], data: Any, rel: str, problems: list[Problem]):
+def _validate(model: type[BaseModel], data: Any, rel: str, problems: list[Problem], prefix: tuple = ()):
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
+            err["loc"] = prefix + tuple(err["loc"])
             message = err["msg"]
             if err["type"] == "missing" and err["loc"] and err["loc"][-1] in LOCALES:
                 message = f"missing translation ({err['loc'][-1]})"
@@ -367,9 +368,24 @@ def _load_parts(root: Path, problems: list[Problem]) -> _Parts:
     if not step_files:
         problems.append(Problem("steps/", "", "no step files found"))
     steps = [(str(path.relative_to(root)), load(str(path.relative_to(root)), Step)) for path in step_files]
-    products = load("products.yaml", Products)
-    dealers = load("dealers.yaml", Dealers)
-    objections = load("objections.yaml", Objections)
+
+    def load_list(rel: str, key: str, wrapper: type[BaseModel], item: type[BaseModel]) -> tuple:
+        """Each item validated on its own, so one broken item does not hide the others from cross-checks."""
+        raw[rel] = _read_yaml(root / rel, root, problems)
+        items = raw[rel].get(key) if isinstance(raw[rel], dict) else None
+        if not isinstance(items, list) or not items:
+            if raw[rel] is not None:  # missing, empty or not a list: let the schema say which
+                _validate(wrapper, raw[rel], rel, problems)
+            return ()
+        extra = set(raw[rel]) - {key}
+        for name in sorted(extra):
+            problems.append(Problem(rel, name, "Extra inputs are not permitted"))
+        valid = (_validate(item, data, rel, problems, (key, i)) for i, data in enumerate(items))
+        return tuple(v for v in valid if v is not None)
+
+    products = load_list("products.yaml", "products", Products, Product)
+    dealers = load_list("dealers.yaml", "dealers", Dealers, Dealer)
+    objections = load_list("objections.yaml", "objections", Objections, Objection)
     roleplay = load("roleplay.yaml", Roleplay)
     scoring = load("scoring.yaml", Scoring)
     ui_raw = _read_yaml(root / "ui.yaml", root, problems)
@@ -384,9 +400,9 @@ def _load_parts(root: Path, problems: list[Problem]) -> _Parts:
     return _Parts(
         steps=[(rel, step) for rel, step in steps if step],
         raw=raw,
-        products=tuple(products.products) if products else (),
-        dealers=tuple(dealers.dealers) if dealers else (),
-        objections=tuple(objections.objections) if objections else (),
+        products=products,
+        dealers=dealers,
+        objections=objections,
         roleplay=roleplay,
         scoring=scoring,
         ui=ui,

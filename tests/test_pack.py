@@ -110,3 +110,18 @@ def test_a_company_pack_is_used_through_the_environment(broken, tmp_path):
     assert "欢迎来到青禾培训中心" in result.stdout, result.stderr
     bad = run_check(env={**env, "COACH_KNOWLEDGE_DIR": str(tmp_path / "nowhere")})
     assert bad.returncode == 1 and "content pack folder not found" in bad.stdout
+
+
+def test_role_play_and_drill_content_is_cross_checked(broken):
+    root, edit = broken
+    edit("dealers.yaml", lambda d: d["dealers"][0]["objections"].__setitem__(0, "no_such_card"))
+    edit("dealers.yaml", lambda d: d["dealers"][1]["reactions"]["agreement"]["poor"].update(en="{{ dealer.nmae }}"))
+    edit("roleplay.yaml", lambda d: d["man_classes"].pop())
+    edit("objections.yaml", lambda d: d["objections"][2]["model_answer"].update(zh="{% if %}"))
+    edit("objections.yaml", lambda d: d["objections"][3].update(deck="supplier"))
+    out = run_check(str(root)).stdout
+    assert "dealers.yaml: dealers[0].objections[0]: no dealer-deck objection 'no_such_card'" in out
+    assert "dealers.yaml: dealers[1].reactions.agreement.poor.en: template error" in out and "nmae" in out
+    assert "roleplay.yaml: man_classes: List should have at least 8 items" in out
+    assert "objections.yaml: objections[2].model_answer.zh: template error" in out
+    assert "objections.yaml: objections[3].deck: Input should be 'dealer' or 'customer'" in out
