@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import jieba
 from rapidfuzz import fuzz, process
 
-from knowledge.pack import LOCALES, Pack, Signals, Text
+from knowledge.pack import LOCALES, STAGE_IDS, Pack, Signals, Text
 
 FUZZY_MIN_LENGTH = 4  # characters (Chinese) or letters (English) a signal needs before near-misses count
 FUZZY_THRESHOLD = 86
@@ -219,7 +219,7 @@ class Scorer:
         stages = {c.id: c for c in pack.step("objection_handling").rubric}
         for card in pack.objections:
             checks = []
-            for stage_id in ("acknowledge", "clarify", "respond_with_evidence", "confirm", "move_to_action"):
+            for stage_id in STAGE_IDS:
                 own, generic = card.checks[stage_id], stages.get(stage_id)
                 signal_groups = [own.signals] + ([generic.signals] if generic else [])
                 label = generic.label if generic else Text(zh=stage_id, en=stage_id)

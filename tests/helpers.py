@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from pathlib import Path
 
 import yaml
@@ -62,3 +63,13 @@ class Learner:
         button = next(b for b in self.last.buttons if b.trigger == trigger)
         self.replies = self.service.handle(self.who, Event.press(button))
         return self
+
+
+def wait_until(predicate, timeout: float = 20.0) -> bool:
+    """Poll `predicate` until it is true or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False

@@ -7,12 +7,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 
 import pytest
 
 from knowledge.pack import STEP_IDS
-from tests.helpers import load_labelled
+from tests.helpers import load_labelled, wait_until
 
 LABELLED = load_labelled()
 
@@ -55,15 +54,6 @@ def test_a_piped_course_completes_and_every_typed_line_is_logged(tmp_path, local
     assert [s for (s,) in feedback] == [s for _, s in scores]
 
 
-def wait_for(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_kill_9_mid_course_then_restart_resumes_at_the_same_step(tmp_path):
     db = tmp_path / "coach.db"
     script = course_script("zh")[:6]  # through step 1, then "practise" on step 2
@@ -78,7 +68,7 @@ def test_kill_9_mid_course_then_restart_resumes_at_the_same_step(tmp_path):
         except sqlite3.OperationalError:
             return False
 
-    assert wait_for(all_lines_logged)
+    assert wait_until(all_lines_logged)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     proc.stdout.close(), proc.stderr.close(), proc.stdin.close()

@@ -17,6 +17,7 @@ import time
 import pytest
 
 from tests.fake_telegram import TOKEN, FakeBotApiServer, buttons_of, callback_update, message_update
+from tests.helpers import wait_until
 
 REP = 31337
 
@@ -49,15 +50,6 @@ def stop(proc, sig=signal.SIGTERM):
         proc.kill()
         proc.wait()
     proc.log.close()
-
-
-def wait_until(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def press(api, label_part):
