@@ -50,8 +50,8 @@ class CoachService:
             row = self.storage.ensure_user(who.channel, who.external_id, who.name, who.language_code, locale)
             cards = tuple(self.storage.drill_cards(row.id))
             user = User(row.id, row.locale, row.name, row.learner, row.reminder, cards)
-            session = self.storage.active_session(user.id)
-            outcome = self.engine.handle(user, session, event)
+            session, *paused = self.storage.active_sessions(user.id) or [None]
+            outcome = self.engine.handle(user, session, event, tuple(paused))
             if outcome.forget:
                 self.storage.forget_user(user.id)
                 return outcome.replies
@@ -89,8 +89,6 @@ class CoachService:
 
     def _save(self, user: User, before, event: Event, outcome: Outcome, update_id: int | None) -> int | None:
         store = self.storage
-        if outcome.ended is not None:
-            store.save_session(user.id, outcome.ended)
         after = outcome.session
         session_id = store.save_session(user.id, after) if after else (before.id if before else None)
         if event.kind != "resume":

@@ -286,15 +286,19 @@ class Storage:
 
     # --- sessions -----------------------------------------------------------------------
 
-    def active_session(self, user_id: int) -> SessionRecord | None:
-        row = self.db.execute(
+    def active_sessions(self, user_id: int) -> list[SessionRecord]:
+        """A user's unfinished sessions, the one used most recently first (the others are paused)."""
+        rows = self.db.execute(
             "SELECT id, flow, state, data, status FROM sessions WHERE user_id = ? AND status = 'active'"
-            " ORDER BY id DESC LIMIT 1",
+            " ORDER BY updated_at DESC, id DESC",
             [user_id],
-        ).fetchone()
-        if row is None:
-            return None
-        return SessionRecord(row[0], row[1], row[2], json.loads(row[3] or "{}"), row[4])
+        ).fetchall()
+        return [SessionRecord(r[0], r[1], r[2], json.loads(r[3] or "{}"), r[4]) for r in rows]
+
+    def active_session(self, user_id: int) -> SessionRecord | None:
+        """The session the user is in now, if any."""
+        sessions = self.active_sessions(user_id)
+        return sessions[0] if sessions else None
 
     def save_session(self, user_id: int, session: SessionRecord) -> int:
         """Insert or update the session; returns its id."""

@@ -7,6 +7,7 @@ loads the session before calling it and saves the outcome after.
 
 from __future__ import annotations
 
+import copy
 import random
 import re
 import unicodedata
@@ -94,7 +95,6 @@ class Reply:
 class Outcome:
     replies: list[Reply]
     session: SessionRecord | None = None  # the session this event touched, in its new state
-    ended: SessionRecord | None = None  # a session this event cancelled to start another
     scores: list[ScoreResult] = field(default_factory=list)
     locale: str | None = None  # set when the user switched language
     forget: bool = False  # the user confirmed /forget_me: delete everything stored about them
@@ -143,7 +143,7 @@ class Engine:
 
     def _model(self, session: SessionRecord, user: User) -> FlowSession:
         ctx = FlowContext(self.pack, self.scorer, user.locale, self.rng, self.ui(user.locale), user, self.clock())
-        return SESSION_MODELS[session.flow](session.state, dict(session.data), ctx)
+        return SESSION_MODELS[session.flow](session.state, copy.deepcopy(session.data), ctx)
 
     def _screen_reply(self, flow: Flow, model: FlowSession, prefix: str = "") -> Reply:
         screen: Screen = model.screen()
@@ -161,10 +161,13 @@ class Engine:
 
     # --- the entry point ----------------------------------------------------------
 
-    def handle(self, user: User, session: SessionRecord | None, event: Event) -> Outcome:
-        """Answer one event. `session` is the user's active session, if any."""
+    def handle(
+        self, user: User, session: SessionRecord | None, event: Event, paused: tuple[SessionRecord, ...] = ()
+    ) -> Outcome:
+        """Answer one event. `session` is the user's current session, if any; `paused` their other
+        unfinished ones (one per flow at most), which the flow's command continues."""
         if event.kind == "command":
-            return self._command(user, session, event)
+            return self._command(user, session, event, paused)
         ui = self.ui(user.locale)
         if event.kind == "resume":
             if session is None:
@@ -238,20 +241,22 @@ class Engine:
         ui = self.ui(locale)
         return tuple(Button(f"/{command}", ui(f"button.menu_{command}")) for command in self.flow_by_command)
 
-    def _command(self, user: User, session: SessionRecord | None, event: Event) -> Outcome:
+    def _command(
+        self, user: User, session: SessionRecord | None, event: Event, paused: tuple[SessionRecord, ...] = ()
+    ) -> Outcome:
         ui = self.ui(user.locale)
         name = event.name
         if name in self.flow_by_command:
             flow = self.flow_by_command[name]
-            if session is not None and session.flow == flow.name:
-                return Outcome([self.current_screen(user, session, ui("common.resumed"))], session)
-            replies, ended = [], None
-            if session is not None:  # starting another flow ends the one in progress
-                replies.append(Reply(ui("common.switched_flow")))
-                ended = replace(session, status="cancelled")
+            same_flow = [s for s in (session, *paused) if s is not None and s.flow == flow.name]
+            if same_flow:  # continue it; saving it makes it the current one again
+                return Outcome([self.current_screen(user, same_flow[0], ui("common.resumed"))], same_flow[0])
+            replies = []
+            if session is not None:  # the practice in progress is paused, not lost
+                replies.append(Reply(ui("common.paused_flow", command=self.flows[session.flow].command)))
             new = SessionRecord(None, flow.name, flow.machine.initial, {})
             replies.append(self.current_screen(user, new))
-            return Outcome(replies, new, ended=ended)
+            return Outcome(replies, new)
         if name == "start":
             text = ui("common.welcome", name=user.name)
             if user.learner is None:  # first contact: which deck they drill depends on who they are

@@ -89,7 +89,7 @@ UI_VARIABLES: dict[str, set[str]] = {
     "common.finished_hint": {"buttons"},
     "common.empty_text": set(),
     "common.too_long": {"length", "limit"},
-    "common.switched_flow": set(),
+    "common.paused_flow": {"command"},
     "common.nothing_to_cancel": set(),
     "common.cancelled": set(),
     "common.unknown_command": {"command"},

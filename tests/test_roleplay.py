@@ -151,3 +151,19 @@ def test_pausing_and_resuming_at_any_phase(tmp_path, engine, pack, stop_after):
     assert plain(before).splitlines()[0] in again.text
     again.send("/roleplay")
     assert again.service.storage.active_session(learner_user_id(again)).state == state
+
+
+def test_a_drill_in_the_middle_of_a_role_play_pauses_it_and_the_role_play_continues(service, rep, pack):
+    learner = Learner(service, rep).send("/roleplay").press_trigger("choose_product").press_trigger("choose_dealer")
+    learner.press_trigger("choose_goal")
+    briefing = learner.text.splitlines()[0]
+    learner.send("/drill")
+    assert "已暂停" in plain(learner.replies[0].text) and "/roleplay" in plain(learner.replies[0].text)
+    learner.press_trigger("start").send("我理解您的担心，请问您最担心的是哪一点？")
+    assert "参考回答" in learner.text
+    learner.send("/roleplay")
+    assert "欢迎回来" in learner.text and briefing in learner.text
+    learner.press_trigger("to_explain")
+    assert "五步计划" in learner.text
+    learner.send("/drill")
+    assert "参考回答" in learner.text  # the drill kept its place too
