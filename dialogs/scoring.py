@@ -84,6 +84,7 @@ class _Signal:
     squeezed: str  # normalised without spaces (how Chinese is matched)
     words: int  # how many words (Latin) or jieba tokens (Chinese) it spans
     latin: bool
+    parts: frozenset[str]  # its characters (Chinese) or words (Latin), for the quick pre-filter
 
 
 class _Signals:
@@ -140,9 +141,9 @@ class _Answer:
         self.spaced_overlap = self.spaced.replace(" ", "  ")  # a regex match consumes one space, not both
         self.squeezed = normalized.replace(" ", "")
         self._words: list[str] | None = None
-        self._chars: set[str] | None = None
-        self._word_set: set[str] = set()
-        self._prefixes: set[str] = set()
+        self._chars: frozenset[str] | None = None
+        self._word_set: frozenset[str] = frozenset()
+        self._prefixes: frozenset[str] = frozenset()
         self._runs: dict = {}
 
     @property
@@ -158,15 +159,14 @@ class _Answer:
         """A cheap test that rules out most signals before fuzzy matching: a near-miss differs in at
         most one character (Chinese) or one word (English), so nearly all of it must be there."""
         if self._chars is None:
-            self._chars = set(self.squeezed)
-            self._word_set = set(self.spaced.split())
-            self._prefixes = {w[:2] for w in self._word_set}
+            self._chars = frozenset(self.squeezed)
+            self._word_set = frozenset(self.spaced.split())
+            self._prefixes = frozenset(w[:2] for w in self._word_set)
         if not signal.latin:
-            return sum(ch not in self._chars for ch in set(signal.squeezed)) <= 1
-        words = signal.spaced.split()
-        if len(words) == 1:
-            return words[0][:2] in self._prefixes
-        return sum(w in self._word_set for w in words) >= len(words) - 1
+            return len(signal.parts - self._chars) <= 1
+        if signal.words == 1:
+            return signal.squeezed[:2] in self._prefixes
+        return len(signal.parts - self._word_set) <= 1
 
     def han_runs(self, size: int) -> list[str]:
         """Runs of `size` and `size + 1` words, joined without spaces (a near-miss may split differently)."""
@@ -193,7 +193,9 @@ def _compile_signals(signals: list[Signals]) -> _Signals:
         if not squeezed:
             continue
         words = len(normalized.split()) if squeezed.isascii() else len(jieba.lcut(squeezed, HMM=False))
-        compiled.append(_Signal(phrase, f" {normalized} ", squeezed, words, squeezed.isascii()))
+        latin = squeezed.isascii()
+        parts = frozenset(normalized.split()) if latin else frozenset(squeezed)
+        compiled.append(_Signal(phrase, f" {normalized} ", squeezed, words, latin, parts))
     return _Signals(tuple(compiled))
 
 
