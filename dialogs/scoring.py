@@ -9,6 +9,7 @@ How a score is made, so that it explains itself:
 - The base score is the weighted share of checks passed, 0-100.
 - Negative checks (scoring.yaml: arguing, blaming, an instant discount, pressure
   to sign, ...) each subtract their penalty when found, with their tip.
+- An answer too short to show the skill (a few keywords) is capped (scoring.yaml).
 Signals from both languages are used, so an answer in either language is scored
 fairly; the locale only chooses the language of labels and tips.
 
@@ -33,6 +34,7 @@ FUZZY_THRESHOLD = 86
 MAX_SCORED_CHARS = 4096  # Telegram's message limit; longer text is cut before scoring
 _PUNCTUATION = re.compile(r"[\W_]+", re.UNICODE)
 _HAS_HAN = re.compile(r"[\u3400-\u9fff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
 
 
 def normalize(text: str) -> str:
@@ -136,6 +138,8 @@ class _Answer:
     def __init__(self, text: str):
         text = text[:MAX_SCORED_CHARS]
         self.questions = text.count("?") + text.count("？")
+        self.han_characters = len(_HAS_HAN.findall(text))
+        self.latin_words = len(_LATIN_WORD.findall(text))
         normalized = normalize(text)
         self.spaced = f" {normalized} "
         self.spaced_overlap = self.spaced.replace(" ", "  ")  # a regex match consumes one space, not both
@@ -262,4 +266,13 @@ class Scorer:
                 penalties += check.penalty
             results.append(CheckResult(check.id, evidence is None, check.label[locale], check.tip[locale], 0.0,
                                        evidence, check.penalty))  # fmt: skip
-        return ScoreResult(step=key, score=max(0, round(base - penalties)), checks=tuple(results))
+        score = max(0, round(base - penalties))
+        short = self._pack.scoring.short_answer
+        too_short = (
+            answer.han_characters < short.min_chinese_characters and answer.latin_words < short.min_english_words
+        )
+        if too_short:
+            score = min(score, short.cap)
+        results.append(CheckResult(short.id, not too_short, short.label[locale], short.tip[locale], 0.0, None,
+                                   100 - short.cap))  # fmt: skip
+        return ScoreResult(step=key, score=score, checks=tuple(results))

@@ -209,8 +209,20 @@ class NegativeCheck(Strict):
     signals: Signals
 
 
+class ShortAnswer(Strict):
+    """An answer shorter than this cannot show the skill, however well chosen its words: its score is capped."""
+
+    id: Slug
+    label: Text
+    tip: Text
+    min_chinese_characters: int = Field(ge=1)
+    min_english_words: int = Field(ge=1)
+    cap: int = Field(ge=0, le=100)
+
+
 class Scoring(Strict):
     negative_checks: list[NegativeCheck] = Field(min_length=1)
+    short_answer: ShortAnswer
 
 
 class Roleplay(Strict):

@@ -80,10 +80,14 @@ def test_every_score_lists_the_checks_behind_it(scorer, pack):
         assert [c.id for c in result.checks if not c.negative] == [c.id for c in step.rubric]
         positive = [c for c in result.checks if not c.negative]
         base = 100 * sum(c.weight for c in positive if c.passed) / sum(c.weight for c in positive)
-        penalties = sum(c.penalty for c in result.checks if c.negative and not c.passed)
-        assert result.score == max(0, round(base - penalties))
+        short = pack.scoring.short_answer
+        penalties = sum(c.penalty for c in result.checks if c.negative and not c.passed and c.id != short.id)
+        expected = max(0, round(base - penalties))
+        too_short = next(c for c in result.checks if c.id == short.id)
+        assert not too_short.passed  # "你好" cannot show any skill
+        assert result.score == min(expected, short.cap)
         for check in result.missed:
-            assert check.tip and check.evidence is None and not check.negative
+            assert check.tip and check.evidence is None
 
 
 def test_empty_and_junk_answers_score_zero(scorer):
@@ -131,3 +135,16 @@ def test_coach_score_ranks_a_better_answer_above_a_poor_one():
         a["text"] for a in LABELLED if a["step"] == "objection_handling" and a["locale"] == "en" and a["label"] == 3
     )
     assert score(better) > score(poor)
+
+
+def test_a_list_of_keywords_is_capped_as_too_short(scorer, pack):
+    short = pack.scoring.short_answer
+    salad = scorer.score("objection_handling", "理解 请问 数据 您看这样 下周", "zh")
+    assert salad.score <= short.cap
+    flagged = next(c for c in salad.checks if c.id == short.id)
+    assert not flagged.passed and flagged.tip == short.tip.zh
+    real = (
+        "我理解您的担心。请问您最担心的是哪一点？上个月周边三家店的数据是平均每月多赚一千二。"
+        "您看这样能打消顾虑吗？下周一我们先试一小批。"
+    )
+    assert scorer.score("objection_handling", real, "zh").score > short.cap
