@@ -167,6 +167,10 @@ class _Answer:
             self._word_set = frozenset(self.spaced.split())
             self._prefixes = frozenset(w[:2] for w in self._word_set)
         if not signal.latin:
+            # One character added or dropped leaves one half of the phrase intact.
+            half = len(signal.squeezed) // 2
+            if signal.squeezed[:half] not in self.squeezed and signal.squeezed[-half:] not in self.squeezed:
+                return False
             return len(signal.parts - self._chars) <= 1
         if signal.words == 1:
             return signal.squeezed[:2] in self._prefixes
