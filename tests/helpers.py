@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 import time
+from html.parser import HTMLParser
 from pathlib import Path
 
 import yaml
@@ -19,6 +20,32 @@ DATA = Path(__file__).parent / "data"
 def load_labelled(name: str = "labelled_answers.yaml") -> list[dict]:
     """A labelled answer set: step (or objection), locale, label (0 poor .. 3 excellent), text."""
     return yaml.safe_load((DATA / name).read_text(encoding="utf-8"))["answers"]
+
+
+TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "a", "blockquote"}
+
+
+class _TelegramHtml(HTMLParser):
+    """Checks text is what Telegram's HTML parse mode accepts: known tags, properly nested."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        assert tag in TELEGRAM_TAGS, f"Telegram does not support <{tag}>"
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        assert self.stack and self.stack[-1] == tag, f"</{tag}> closes nothing open ({self.stack})"
+        self.stack.pop()
+
+
+def assert_telegram_html(text: str) -> None:
+    parser = _TelegramHtml()
+    parser.feed(text)
+    parser.close()
+    assert not parser.stack, f"unclosed tags {parser.stack}"
 
 
 def all_text(replies) -> str:
@@ -48,21 +75,24 @@ class Learner:
     def labels(self) -> list[str]:
         return [b.label for b in self.last.buttons]
 
-    def send(self, text: str) -> Learner:
-        self.replies = self.service.handle(self.who, Event.from_text(text))
+    def _take(self, replies) -> Learner:
+        for reply in replies:  # every message the bot sends must be valid Telegram HTML
+            assert_telegram_html(reply.text)
+        self.replies = replies
         return self
+
+    def send(self, text: str) -> Learner:
+        return self._take(self.service.handle(self.who, Event.from_text(text)))
 
     def press(self, label_part: str) -> Learner:
         """Press the button of the last reply whose label contains `label_part`."""
         matches = [b for b in self.last.buttons if label_part in b.label]
         assert matches, f"no button with {label_part!r} in {self.labels}"
-        self.replies = self.service.handle(self.who, Event.press(matches[0]))
-        return self
+        return self._take(self.service.handle(self.who, Event.press(matches[0])))
 
     def press_trigger(self, trigger: str) -> Learner:
         button = next(b for b in self.last.buttons if b.trigger == trigger)
-        self.replies = self.service.handle(self.who, Event.press(button))
-        return self
+        return self._take(self.service.handle(self.who, Event.press(button)))
 
 
 def wait_until(predicate, timeout: float = 20.0) -> bool:
