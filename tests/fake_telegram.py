@@ -19,6 +19,8 @@ from urllib.parse import parse_qsl
 
 from telegram.request import BaseRequest, RequestData
 
+from tests.helpers import assert_telegram_html
+
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Coach", "username": "channel_coach_test_bot"}
 TOKEN = "123456:TEST-token-for-the-fake-bot-api-abcdef"
 INT_FIELDS = {"chat_id", "message_id", "offset", "timeout", "limit"}
@@ -51,6 +53,9 @@ class FakeBotApi:
         if method == "getMe":
             return {"ok": True, "result": BOT_USER}
         if method == "sendMessage":
+            refusal = _refusal(params)
+            if refusal:
+                return {"ok": False, "error_code": 400, "description": f"Bad Request: {refusal}"}
             chat = {"id": params["chat_id"], "type": "private"}
             message = {"message_id": next(self._message_ids), "date": int(time.time()), "chat": chat,
                        "from": BOT_USER, "text": params["text"]}  # fmt: skip
@@ -167,6 +172,21 @@ class FakeBotApiServer:
     def __exit__(self, *exc) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def _refusal(params: dict) -> str | None:
+    """What Telegram would object to in a sendMessage: too long, or HTML it cannot parse."""
+    text = params.get("text", "")
+    if not text.strip():
+        return "message text is empty"
+    if len(text) > 4096:
+        return "message is too long"
+    if params.get("parse_mode") == "HTML":
+        try:
+            assert_telegram_html(text)
+        except AssertionError as exc:
+            return f"can't parse entities: {exc}"
+    return None
 
 
 def _decode_field(name: str, value):
