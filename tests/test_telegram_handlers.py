@@ -294,3 +294,14 @@ async def test_a_full_role_play_on_telegram_in_english(bot, storage, pack):
     assert "Coach's review" in review
     for row, step in zip(storage.scores(), pack.steps, strict=True):
         assert f"{step.title['en']}: {row['score']}" in review
+
+
+async def test_a_fast_double_press_acts_once(bot, storage):
+    app, api = bot
+    await feed(app, message_update(41, "/train"))
+    _, begin = buttons_of(api.sent(41)[-1])[0]
+    await asyncio.gather(feed(app, callback_update(41, begin)), feed(app, callback_update(41, begin)))
+    replies = texts(api, 41)[-2:]
+    assert "第 1/5 步" in replies[0] and "过期" in replies[1]
+    session = storage.active_session(storage.find_user("telegram", "41").id)
+    assert session.state == "explain" and session.data["step_index"] == 0
