@@ -100,7 +100,23 @@ class _Signals:
         # Latin phrases match whole words ("ask" must not match inside "task"): the answer is padded with spaces.
         self.latin = re.compile(" (" + "|".join(map(re.escape, latin)) + ") ") if latin else None
         self.han = re.compile("|".join(map(re.escape, han))) if han else None
-        self.fuzzy = tuple(s for s in signals if len(s.squeezed) >= FUZZY_MIN_LENGTH)
+        # For fuzzy matching, flattened for a fast loop: (latin, head, tail, parts, words, target, shown).
+        # A near-miss differs by about one character (Chinese) or one word (English), so most of the
+        # phrase must be there: for Chinese one half intact and all but one character; for English all
+        # but one word, or (one word) the same first two letters.
+        self.fuzzy = tuple(
+            (
+                s.latin,
+                s.squeezed[:2] if s.latin else s.squeezed[: len(s.squeezed) // 2],
+                "" if s.latin else s.squeezed[-(len(s.squeezed) // 2) :],
+                s.parts,
+                s.words,
+                s.spaced.strip() if s.latin else s.squeezed,
+                s.shown,
+            )
+            for s in signals
+            if len(s.squeezed) >= FUZZY_MIN_LENGTH
+        )
 
     def find(self, answer: _Answer) -> str | None:
         if not answer.squeezed:
@@ -109,15 +125,20 @@ class _Signals:
             return self.shown[match.group(1)]
         if self.han and (match := self.han.search(answer.squeezed)):
             return self.shown[match.group(0)]
-        for signal in self.fuzzy:
-            if not answer.could_be_near(signal):
-                continue
-            if signal.latin:
-                candidates, target = answer.runs(signal.words, " "), signal.spaced.strip()
+        if not self.fuzzy:
+            return None
+        squeezed, chars, word_set, prefixes = answer.squeezed, *answer.filter_sets()
+        for latin, head, tail, parts, words, target, shown in self.fuzzy:
+            if latin:
+                if (head not in prefixes) if words == 1 else (len(parts - word_set) > 1):
+                    continue
+                candidates = answer.runs(words, " ")
             else:
-                candidates, target = answer.han_runs(signal.words), signal.squeezed
+                if (head not in squeezed and tail not in squeezed) or len(parts - chars) > 1:
+                    continue
+                candidates = answer.han_runs(words, head, tail)
             if process.extractOne(target, candidates, scorer=fuzz.ratio, score_cutoff=FUZZY_THRESHOLD):
-                return signal.shown
+                return shown
         return None
 
 
@@ -145,43 +166,41 @@ class _Answer:
         self.spaced_overlap = self.spaced.replace(" ", "  ")  # a regex match consumes one space, not both
         self.squeezed = normalized.replace(" ", "")
         self._words: list[str] | None = None
-        self._chars: frozenset[str] | None = None
-        self._word_set: frozenset[str] = frozenset()
-        self._prefixes: frozenset[str] = frozenset()
+        self._sets: tuple[frozenset[str], frozenset[str], frozenset[str]] | None = None
         self._runs: dict = {}
+        self.clauses = normalized.split()  # punctuation and spaces end a clause
+        self._clause_words: dict[int, list[str]] = {}
 
     @property
     def words(self) -> list[str]:
+        """The answer's words, for English runs."""
         if self._words is None:
-            words: list[str] = []
-            for chunk in self.spaced.split():
-                words.extend(jieba.lcut(chunk, HMM=False) if _HAS_HAN.search(chunk) else [chunk])
-            self._words = words
+            self._words = self.spaced.split()
         return self._words
 
-    def could_be_near(self, signal: _Signal) -> bool:
-        """A cheap test that rules out most signals before fuzzy matching: a near-miss differs in at
-        most one character (Chinese) or one word (English), so nearly all of it must be there."""
-        if self._chars is None:
-            self._chars = frozenset(self.squeezed)
-            self._word_set = frozenset(self.spaced.split())
-            self._prefixes = frozenset(w[:2] for w in self._word_set)
-        if not signal.latin:
-            # One character added or dropped leaves one half of the phrase intact.
-            half = len(signal.squeezed) // 2
-            if signal.squeezed[:half] not in self.squeezed and signal.squeezed[-half:] not in self.squeezed:
-                return False
-            return len(signal.parts - self._chars) <= 1
-        if signal.words == 1:
-            return signal.squeezed[:2] in self._prefixes
-        return len(signal.parts - self._word_set) <= 1
+    def filter_sets(self) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+        """The answer's characters, words and two-letter word beginnings (for the fuzzy pre-filter)."""
+        if self._sets is None:
+            word_set = frozenset(self.spaced.split())
+            self._sets = (frozenset(self.squeezed), word_set, frozenset(w[:2] for w in word_set))
+        return self._sets
 
-    def han_runs(self, size: int) -> list[str]:
-        """Runs of `size` and `size + 1` words, joined without spaces (a near-miss may split differently)."""
-        key = ("han", size)
-        if key not in self._runs:
-            self._runs[key] = self.runs(size, "") + self.runs(size + 1, "")
-        return self._runs[key]
+    def han_runs(self, size: int, head: str, tail: str) -> list[str]:
+        """Runs of `size` and `size + 1` jieba words (joined) from the clauses that contain `head` or
+        `tail`: a near-miss of a Chinese phrase sits inside one clause, and shows one of its halves."""
+        runs: list[str] = []
+        for index, clause in enumerate(self.clauses):
+            if head in clause or tail in clause:
+                key = (index, size)
+                if key not in self._runs:
+                    words = self._clause_words.get(index)
+                    if words is None:
+                        words = self._clause_words[index] = jieba.lcut(clause, HMM=False)
+                    self._runs[key] = [
+                        "".join(words[i : i + n]) for n in (size, size + 1) for i in range(max(1, len(words) - n + 1))
+                    ]
+                runs.extend(self._runs[key])
+        return runs
 
     def runs(self, size: int, joiner: str) -> list[str]:
         """Every run of `size` consecutive words, joined."""
