@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, replace
 
-from bot.storage import Storage
+from bot.storage import Storage, UserRow
 from dialogs.engine import Engine, Event, Outcome, Reply, User
 from knowledge.pack import LOCALES
 
@@ -47,9 +47,9 @@ class CoachService:
             if update_id is not None and self.storage.update_seen(update_id):
                 return []
             locale = default_locale(who.language_code, self.default_locale)
-            row = self.storage.ensure_user(who.channel, who.external_id, who.name, who.language_code, locale)
-            cards = tuple(self.storage.drill_cards(row.id))
-            user = User(row.id, row.locale, row.name, row.learner, row.reminder, cards)
+            user = self._learner(
+                self.storage.ensure_user(who.channel, who.external_id, who.name, who.language_code, locale)
+            )
             session, *paused = self.storage.active_sessions(user.id) or [None]
             outcome = self.engine.handle(user, session, event, tuple(paused))
             if outcome.forget:
@@ -79,13 +79,14 @@ class CoachService:
         for row in self.storage.reminder_users():
             if row.channel != channel:
                 continue
-            user = User(
-                row.id, row.locale, row.name, row.learner, row.reminder, tuple(self.storage.drill_cards(row.id))
-            )
-            due = self.engine.due_count(user)
+            due = self.engine.due_count(self._learner(row))
             if due:
                 reminders.append((row.external_id, self.engine.ui(row.locale)("drill.reminder", due=due)))
         return reminders
+
+    def _learner(self, row: UserRow) -> User:
+        """A stored user as the engine sees them, with their drill deck."""
+        return User(row.id, row.locale, row.name, row.learner, row.reminder, tuple(self.storage.drill_cards(row.id)))
 
     def _save(self, user: User, before, event: Event, outcome: Outcome, update_id: int | None) -> int | None:
         store = self.storage

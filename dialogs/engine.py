@@ -111,6 +111,11 @@ def clean_text(raw: str) -> str:
     return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C").strip()
 
 
+def _prefixed(reply: Reply, message: str) -> Reply:
+    """The reply with a message (a hint, an apology) in front of it."""
+    return replace(reply, text=f"{message}\n\n{reply.text}") if message else reply
+
+
 def has_words(text: str) -> bool:
     """Whether text has any letters or ideographs (not just emoji, digits or punctuation)."""
     return any(ch.isalpha() for ch in text)
@@ -153,7 +158,7 @@ class Engine:
             buttons = tuple(Button(t, ui(f"button.{t}")) for t in flow.views[model.state].buttons)
         text = ui(screen.template, **screen.context)
         score = model.scores[-1].score if model.scores else None
-        return Reply(f"{prefix}\n\n{text}" if prefix else text, buttons, score)
+        return _prefixed(Reply(text, buttons, score), prefix)
 
     def current_screen(self, user: User, session: SessionRecord, prefix: str = "") -> Reply:
         """What the session's current state shows (used after errors and on resume)."""
@@ -176,11 +181,10 @@ class Engine:
         if event.kind in ("unsupported", "edited"):
             key = "common.edited" if event.kind == "edited" else "common.not_text"
             if session is None:
-                return Outcome([Reply(f"{ui(key)}\n\n{ui('common.no_session_hint')}", self._menu(user.locale))])
+                return self._no_session(user, key)
             return Outcome([self.current_screen(user, session, ui(key))], session)
         if session is None:
-            key = "common.button_expired" if event.kind == "button" else "common.no_session"
-            return Outcome([Reply(f"{ui(key)}\n\n{ui('common.no_session_hint')}", self._menu(user.locale))])
+            return self._no_session(user, "common.button_expired" if event.kind == "button" else "common.no_session")
 
         flow = self.flows[session.flow]
         model = self._model(session, user)
@@ -200,19 +204,14 @@ class Engine:
                 return self.handle(user, session, Event.press(button, session.id))
         text_trigger = flow.views[session.state].text
         if text_trigger is None:
-            labels = (
-                "、".join(b.label for b in current.buttons)
-                if model.ctx.locale == "zh"
-                else ", ".join(b.label for b in current.buttons)
-            )
-            key = "common.use_buttons" if current.buttons else "common.finished_hint"
-            return Outcome([replace(current, text=f"{ui(key, buttons=labels)}\n\n{current.text}")], session)
-        if not has_words(text):
-            return Outcome([replace(current, text=f"{ui('common.empty_text')}\n\n{current.text}")], session)
-        if len(event.text) > MAX_TEXT_LENGTH:
+            message = ui("common.use_buttons", buttons=[b.label for b in current.buttons])
+        elif not has_words(text):
+            message = ui("common.empty_text")
+        elif len(event.text) > MAX_TEXT_LENGTH:
             message = ui("common.too_long", length=len(event.text), limit=MAX_TEXT_LENGTH)
-            return Outcome([replace(current, text=f"{message}\n\n{current.text}")], session)
-        return self._fire(flow, model, session, text_trigger, text=text)
+        else:
+            return self._fire(flow, model, session, text_trigger, text=text)
+        return Outcome([_prefixed(current, message)], session)
 
     def _fire(self, flow: Flow, model: FlowSession, session: SessionRecord, trigger: str, **kwargs) -> Outcome:
         fired = flow.machine.events[trigger].trigger(model, **kwargs)
@@ -288,6 +287,11 @@ class Engine:
             )
             return Outcome([Reply(ui("common.forget_ask"), buttons)])
         return Outcome([Reply(ui("common.unknown_command", command=name[:64]))])
+
+    def _no_session(self, user: User, key: str) -> Outcome:
+        """A message, how to start practising, and the menu."""
+        ui = self.ui(user.locale)
+        return Outcome([_prefixed(Reply(ui("common.no_session_hint"), self._menu(user.locale)), ui(key))])
 
     def _role_buttons(self, locale: str) -> tuple[Button, ...]:
         ui = self.ui(locale)

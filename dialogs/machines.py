@@ -56,6 +56,8 @@ def load_flow(path: Path) -> Flow:
     if missing:
         raise ValueError(f"{path.name}: states without a view: {', '.join(sorted(missing))}")
     for state, view in views.items():
+        if not (view.final or view.buttons or view.text):
+            raise ValueError(f"{path.name}: state {state!r} offers no buttons and takes no text: a user would be stuck")
         offered = set(view.buttons) | ({view.text} if view.text else set())
         unknown = offered - set(machine.get_triggers(state))
         if unknown:

@@ -86,7 +86,6 @@ UI_VARIABLES: dict[str, set[str]] = {
     "common.no_session_hint": set(),
     "common.button_expired": set(),
     "common.use_buttons": {"buttons"},
-    "common.finished_hint": {"buttons"},
     "common.empty_text": set(),
     "common.too_long": {"length", "limit"},
     "common.paused_flow": {"command"},

@@ -92,3 +92,37 @@ def test_the_daily_reminder_is_opt_in_and_only_sent_when_cards_are_due(service, 
     assert len(reminders) == 1 and reminders[0][0] == "555" and "/drill" in reminders[0][1]
     learner.press_trigger("toggle_reminder")
     assert service.due_reminders("telegram") == []
+
+
+def test_a_partner_drills_in_english(service, pack):
+    who = Identity("console", "en-partner", "Amy")
+    service.set_locale(who, "en")
+    learner = Learner(service, who).send("/start")
+    assert "who you are" in learner.text
+    learner.press("partner").send("/drill")
+    assert f"Due now: {len(pack.deck('customer'))}" in learner.text and "customer objections" in learner.text
+    learner.press_trigger("start")
+    objection_id = next(o.id for o in pack.deck("customer") if card_text(pack, o.id, "en")[:15] in learner.text)
+    learner.send(model_answer(pack, objection_id, "en"))
+    assert "Model answer" in learner.text and "Next review" in learner.text
+    learner.send("/settings")
+    assert "partner / shop staff" in learner.text and "Language: English" in learner.text
+
+
+def test_a_drill_resumes_on_the_same_card_after_a_restart(tmp_path, engine, pack):
+    from bot.storage import Storage
+
+    who = Identity("console", "restart", "R")
+    first = Learner(CoachService(Storage(tmp_path / "d.db"), engine), who).send("/drill").press_trigger("start")
+    card = current_card(pack, first)
+    first.service.storage.close()
+
+    again = Learner(CoachService(Storage(tmp_path / "d.db"), engine), who).send("/drill")
+    assert "欢迎回来" in again.text and current_card(pack, again) == card
+    again.send(model_answer(pack, card))
+    assert "参考回答" in again.text
+
+
+def test_text_where_a_button_is_expected_lists_the_buttons_in_the_users_language(service, rep):
+    learner = Learner(service, rep).send("/lang en").send("/drill").send("hello")
+    assert "please use one of the buttons" in learner.text and "Start (5 cards), Turn on" in learner.text
