@@ -39,24 +39,25 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Text(Strict):
+class ByKey(Strict):
+    """A record with one field per fixed key (locale, step id, stage), also readable as `record[key]`."""
+
+    def __getitem__(self, key: str):
+        return getattr(self, key)
+
+
+class Text(ByKey):
     """One sentence or paragraph, in every locale."""
 
     zh: NonEmpty
     en: NonEmpty
 
-    def __getitem__(self, locale: str) -> str:
-        return getattr(self, locale)
 
-
-class Signals(Strict):
+class Signals(ByKey):
     """Phrases that show a rubric check was met, per locale."""
 
     zh: list[NonEmpty] = Field(min_length=1)
     en: list[NonEmpty] = Field(min_length=1)
-
-    def __getitem__(self, locale: str) -> list[str]:
-        return getattr(self, locale)
 
 
 class Technique(Strict):
@@ -125,15 +126,12 @@ class Reaction(Strict):
     poor: Text
 
 
-class Reactions(Strict):
+class Reactions(ByKey):
     icebreaking: Reaction
     need_guidance: Reaction
     value_presentation: Reaction
     objection_handling: Reaction
     agreement: Reaction
-
-    def __getitem__(self, step_id: str) -> Reaction:
-        return getattr(self, step_id)
 
 
 class Dealer(Strict):
@@ -159,15 +157,12 @@ class StageCheck(Strict):
     signals: Signals
 
 
-class ObjectionChecks(Strict):
+class ObjectionChecks(ByKey):
     acknowledge: StageCheck
     clarify: StageCheck
     respond_with_evidence: StageCheck
     confirm: StageCheck
     move_to_action: StageCheck
-
-    def __getitem__(self, stage: str) -> StageCheck:
-        return getattr(self, stage)
 
 
 class Objection(Strict):
