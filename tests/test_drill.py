@@ -6,7 +6,6 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from bot.service import CoachService, Identity
-from dialogs.drill import ROUND_SIZE
 from dialogs.engine import Engine
 from knowledge.pack import template_context
 from knowledge.templates import render
@@ -65,19 +64,20 @@ def test_reps_drill_dealer_objections_and_partners_customer_ones(service, pack):
 def test_a_round_scores_each_card_shows_the_model_answer_and_reschedules(storage, pack):
     clock = Clock()
     service = CoachService(storage, Engine(pack, rng=random.Random(1), clock=clock))
+    round_size = pack.drill.round_size  # drill.yaml
     learner = Learner(service, Identity("console", "d", "D")).send("/start").press("渠道经理").send("/drill")
     learner.press_trigger("start")
-    for i in range(ROUND_SIZE):
+    for i in range(round_size):
         objection_id = current_card(pack, learner)
         learner.send(model_answer(pack, objection_id) if i % 2 == 0 else "嗯，这个我回去问问。")
         assert "分" in learner.text and ("参考回答" in learner.text) and "下次复习" in learner.text
         assert model_answer(pack, objection_id)[:20] in learner.text
         learner.press_trigger("next_card")
-    assert f"练了 {ROUND_SIZE} 张" in learner.text
+    assert f"练了 {round_size} 张" in learner.text
     cards = storage.drill_cards(storage.find_user("console", "d").id)
-    assert len(cards) == ROUND_SIZE and all(c.reviews == 1 for c in cards)
+    assert len(cards) == round_size and all(c.reviews == 1 for c in cards)
     learner.send("/drill")
-    assert f"现在到期：{len(pack.deck('dealer')) - ROUND_SIZE} 张" in learner.text
+    assert f"现在到期：{len(pack.deck('dealer')) - round_size} 张" in learner.text
     clock.now += timedelta(days=400)  # long after every review: everything is due again
     learner.send("/cancel").send("/drill")
     assert f"现在到期：{len(pack.deck('dealer'))} 张" in learner.text
