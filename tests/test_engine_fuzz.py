@@ -11,7 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.service import CoachService, Identity
+from dialogs.commands import load_commands
 from dialogs.engine import Event, has_words
+from dialogs.machines import load_flows
 from tests.helpers import assert_telegram_html
 
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -19,10 +21,9 @@ USERS = itertools.count()
 
 unicode_text = st.text(max_size=4096)
 short_text = st.text(max_size=40)
-TRIGGERS = ["answer", "begin", "show_model", "another_model", "practise", "retry", "next_step", "choose_product",
-            "choose_dealer", "choose_goal", "to_explain", "to_show", "next_page", "skip_show", "start", "extra",
-            "toggle_reminder", "next_card", "confirm", "keep", "score_answer", ""]  # fmt: skip
-COMMANDS = ["train", "roleplay", "drill", "settings", "lang", "help", "cancel", "start", "forget_me", "nope"]
+FLOWS, _ = load_flows()  # the shipped flows and any in COACH_FLOW_DIRS: a new flow is fuzzed too
+TRIGGERS = [*sorted({t for flow in FLOWS.values() for t in flow.machine.events}), "", "score_answer", "nope"]
+COMMANDS = [flow.command for flow in FLOWS.values()] + list(load_commands()[0]) + ["nope"]
 SMALL_INT = st.one_of(st.none(), st.integers(min_value=-3, max_value=10**9))
 
 typed = st.builds(Event.from_text, unicode_text)
