@@ -126,3 +126,30 @@ def test_a_drill_resumes_on_the_same_card_after_a_restart(tmp_path, engine, pack
 def test_text_where_a_button_is_expected_lists_the_buttons_in_the_users_language(service, rep):
     learner = Learner(service, rep).send("/lang en").send("/drill").send("hello")
     assert "please use one of the buttons" in learner.text and "Start (5 cards), Turn on" in learner.text
+
+
+def test_round_size_and_rating_thresholds_come_from_drill_yaml(tmp_path, storage):
+    import shutil
+
+    import yaml
+
+    from knowledge.pack import DEFAULT_DIR, load_pack
+
+    root = tmp_path / "pack"
+    shutil.copytree(DEFAULT_DIR, root)
+    settings = yaml.safe_load((root / "drill.yaml").read_text(encoding="utf-8"))
+    settings.update(round_size=2)
+    settings["ratings"].update(again_below=2, hard_below=3, good_below=4)  # almost every answer is "Easy"
+    (root / "drill.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
+    pack = load_pack(root)
+    clock = Clock()
+    service = CoachService(storage, Engine(pack, rng=random.Random(1), clock=clock))
+    learner = Learner(service, Identity("console", "d2", "D")).send("/settings role:rep").send("/drill")
+    assert "开始练习（2 张）" in learner.labels
+    learner.press_trigger("start")
+    for _ in range(2):
+        learner.send("我理解您的担心，请问您最担心的是哪一点？").press_trigger("next_card")
+    assert "练了 2 张" in learner.text
+    cards = storage.drill_cards(storage.find_user("console", "d2").id)
+    assert len(cards) == 2 and all(4 <= c.last_score < 40 for c in cards)  # "Again" by the shipped thresholds
+    assert all(c.due - clock.now > timedelta(days=1) for c in cards)  # "Easy" by these: due days later
