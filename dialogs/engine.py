@@ -4,9 +4,10 @@ Pure: it reads no database and imports nothing from Telegram, so the console,
 the Telegram bot and the tests all drive exactly this code. `bot/service.py`
 loads the session before calling it and applies the outcome's effects after.
 
-The engine knows no flow by name: it discovers the flow files (dialogs/machines.py),
-checks every name they use (dialogs/flow_check.py) and answers the app shell's
-commands from dialogs/commands.yaml. A window is rendered from its one declaration.
+The engine knows no flow by name (apart from the drill's due count, which the daily
+reminder asks for): it discovers the flow files (dialogs/machines.py), checks every
+name they use (dialogs/flow_check.py) and answers the app shell's commands from
+dialogs/commands.yaml. A window is rendered from its one declaration.
 """
 
 from __future__ import annotations
