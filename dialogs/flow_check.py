@@ -6,7 +6,7 @@ For every flow it checks the callbacks and conditions of the machine (`before`,
 callbacks, `on_start`) are methods of the session class; that every state has one
 window; that each window's getter, choice getters and button conditions are methods;
 that each button's trigger has a transition from that state and each command button
-names a command; that the free-text trigger has a transition; that no state leaves a
+names a command; that the free-text trigger has a transition and is no button; that no state leaves a
 user stuck; and that every ui key named (texts, labels, `command.<name>`, the menu
 label) exists. It also reports interface strings that nothing uses.
 """
@@ -86,6 +86,9 @@ def _check_windows(flow: Flow, commands: set[str], texts: set[str], problems: li
             at = f"{where}.buttons[{i}]"
             if button.trigger and button.trigger not in triggers:
                 problems.append(Problem(rel, at, f"no transition {button.trigger!r} from {state!r}"))
+            if button.trigger and button.trigger == window.free_text:
+                message = f"{button.trigger!r} is the free-text trigger: a press carries no text to take"
+                problems.append(Problem(rel, at, message))
             if button.command and button.command not in commands:
                 problems.append(Problem(rel, at, f"no command /{button.command}"))
             if button.label and button.label not in texts:

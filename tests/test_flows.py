@@ -140,6 +140,11 @@ BREAKAGES = {
     "state without window": (lambda s: s["windows"].pop("done"), "windows.done", "this state has no window"),
     "free text": (lambda s: s["windows"]["ask"].update(free_text="reply"), "windows.ask.free_text", "no transition"),
     "session class": (lambda s: s.update(session="warmup:WarmUp"), "session", "has no class 'WarmUp'"),
+    "text trigger as a button": (
+        lambda s: s["windows"]["ask"].update(buttons=["answer"]),
+        "windows.ask.buttons[0]",
+        "'answer' is the free-text trigger",
+    ),
     "stuck": (lambda s: s["windows"]["ask"].pop("free_text"), "windows.ask", "a user would be stuck"),
 }
 
