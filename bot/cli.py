@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from bot.config import ConfigError, Settings
+from dialogs.machines import FlowError
 from knowledge.pack import LOCALES, STEP_IDS, PackError, check_pack, load_pack
 
 
@@ -83,11 +84,28 @@ def cmd_kb_check(args, settings: Settings) -> int:
         print(f"{len(problems)} problem(s) in {root}", file=sys.stderr)
         return 1
     pack = load_pack(root)
+    flow_problems = check_all_flows(pack)
+    for problem in flow_problems:
+        print(problem)
+    if flow_problems:
+        print(f"{len(flow_problems)} problem(s) in the flows", file=sys.stderr)
+        return 1
     print(
         f"{root}: ok — {len(pack.steps)} steps, {len(pack.products)} products, "
         f"{len(pack.dealers)} dealers, {len(pack.ui)} interface strings"
     )
     return 0
+
+
+def check_all_flows(pack) -> list:
+    """Every problem with the flows (shipped, and those in COACH_FLOW_DIRS) over this pack."""
+    from dialogs.engine import Engine, FlowError
+
+    try:
+        Engine(pack)
+    except FlowError as exc:
+        return exc.problems
+    return []
 
 
 def cmd_score(args, settings: Settings) -> int:
@@ -142,6 +160,11 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(exc))
     except PackError as exc:
         print(f"coach: the content pack has {len(exc.problems)} problem(s); run `coach kb check`:", file=sys.stderr)
+        for problem in exc.problems[:20]:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    except FlowError as exc:
+        print(f"coach: the flows have {len(exc.problems)} problem(s); run `coach kb check`:", file=sys.stderr)
         for problem in exc.problems[:20]:
             print(f"  {problem}", file=sys.stderr)
         return 2

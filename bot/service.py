@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, replace
 
+from bot.effects import StorageReader, apply_turn
 from bot.storage import Storage, UserRow
 from dialogs.engine import Engine, Event, Outcome, Reply, User
 from knowledge.pack import LOCALES
@@ -48,10 +49,11 @@ class CoachService:
                 return []
             locale = default_locale(who.language_code, self.default_locale)
             user = self._learner(
-                self.storage.ensure_user(who.channel, who.external_id, who.name, who.language_code, locale)
+                self.storage.ensure_user(who.channel, who.external_id, who.name, who.language_code, locale),
+                with_cards=False,  # a flow that needs them reads them through the reader
             )
             session, *paused = self.storage.active_sessions(user.id) or [None]
-            outcome = self.engine.handle(user, session, event, tuple(paused))
+            outcome = self.engine.handle(user, session, event, tuple(paused), StorageReader(self.storage, user.id))
             if outcome.forget:
                 self.storage.forget_user(user.id)
                 return outcome.replies
@@ -84,49 +86,14 @@ class CoachService:
                 reminders.append((row.external_id, self.engine.ui(row.locale)("drill.reminder", due=due)))
         return reminders
 
-    def _learner(self, row: UserRow) -> User:
-        """A stored user as the engine sees them, with their drill deck."""
-        return User(row.id, row.locale, row.name, row.learner, row.reminder, tuple(self.storage.drill_cards(row.id)))
+    def _learner(self, row: UserRow, with_cards: bool = True) -> User:
+        """A stored user as the engine sees them, with their drill deck unless told not to load it."""
+        cards = tuple(self.storage.drill_cards(row.id)) if with_cards else ()
+        return User(row.id, row.locale, row.name, row.learner, row.reminder, cards)
 
     def _save(self, user: User, before, event: Event, outcome: Outcome, update_id: int | None) -> int | None:
-        store = self.storage
-        after = outcome.session
-        session_id = store.save_session(user.id, after) if after else (before.id if before else None)
-        if event.kind != "resume":
-            store.add_turn(
-                user_id=user.id,
-                session_id=session_id,
-                direction="in",
-                text=event.text if event.text or event.kind == "text" else _describe_press(event),
-                state=before.state if before else None,
-                event=event.describe(),
-                update_id=update_id,
-            )
-        if outcome.locale:
-            store.set_locale(user.id, outcome.locale)
-        if outcome.settings:
-            store.update_settings(user.id, **outcome.settings)
-        for card in outcome.cards:
-            store.save_drill_card(user.id, card)
-        for reply in outcome.replies:
-            store.add_turn(
-                user_id=user.id,
-                session_id=session_id,
-                direction="out",
-                text=reply.text,
-                state=after.state if after else None,
-                score=reply.score,
-            )
-        for result in outcome.scores:
-            store.add_score(
-                user_id=user.id,
-                session_id=session_id,
-                flow=after.flow,
-                step=result.step,
-                score=result.score,
-                checks=[{**c.as_json(), "evidence": c.evidence} for c in result.checks],
-            )
-        return session_id
+        """The turn and its effects, written by the one dispatcher (bot/effects.py)."""
+        return apply_turn(self.storage, user, before, event, outcome, update_id, _describe_press)
 
 
 def _describe_press(event: Event) -> str:

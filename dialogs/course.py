@@ -1,4 +1,4 @@
-"""The five-step course (flows/course.yaml): callbacks, conditions and screens.
+"""The five-step course (flows/course.yaml): callbacks, conditions and the getters its windows name.
 
 Session data (saved as JSON):
     product, dealer_offset   which product and dealers the scripts are rendered with
@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dialogs.flow_session import Button, FlowSession, Screen
+from dialogs.effects import RecordScore
+from dialogs.flow_session import Choice, FlowSession
 from knowledge.pack import STEP_IDS, template_context
 from knowledge.templates import render
 
@@ -38,9 +39,6 @@ class CourseSession(FlowSession):
     def _template_vars(self) -> dict[str, Any]:
         return template_context(self.product, self.dealer, self.ctx.locale)
 
-    def _progress(self) -> dict[str, Any]:
-        return {"number": self.data.get("step_index", 0) + 1, "total": len(STEP_IDS), "step": self.local(self.step)}
-
     # --- callbacks (named in flows/course.yaml) ------------------------------
 
     def choose_product(self, arg: str = "", **_):
@@ -60,7 +58,7 @@ class CourseSession(FlowSession):
 
     def score_answer(self, text: str = "", **_):
         result = self.ctx.scorer.score(self.step.id, text, self.ctx.locale)
-        self.scores.append(result)
+        self.effects.append(RecordScore(result))
         step_id = self.step.id
         self.data.setdefault("attempts", {})[step_id] = self.data.get("attempts", {}).get(step_id, 0) + 1
         best = self.data.setdefault("best", {})
@@ -78,54 +76,48 @@ class CourseSession(FlowSession):
         self.data["step_index"] = self.data.get("step_index", 0) + 1
         self.data["model_index"] = 0
 
-    # --- screens --------------------------------------------------------------
+    # --- getters (named in flows/course.yaml): template variables and choices ------------
 
-    def screen_intro(self) -> Screen:
-        steps = [self.local(s.title) for s in self.ctx.pack.steps]
-        buttons = tuple(
-            Button("begin", self.ctx.ui("button.begin_with", product=self.local(p.name)), p.id)
-            for p in self.ctx.pack.products
-        )
-        return Screen("course.intro", {"steps": steps}, buttons)
+    def product_choices(self) -> list[Choice]:
+        return [Choice(p.id, vars={"product": self.local(p.name)}) for p in self.ctx.pack.products]
 
-    def screen_explain(self) -> Screen:
-        return Screen("course.explain", self._progress())
+    def intro_view(self) -> dict[str, Any]:
+        return {"steps": [self.local(s.title) for s in self.ctx.pack.steps]}
 
-    def screen_model(self) -> Screen:
+    def progress(self) -> dict[str, Any]:
+        return {"number": self.data.get("step_index", 0) + 1, "total": len(STEP_IDS), "step": self.local(self.step)}
+
+    def model_view(self) -> dict[str, Any]:
         scripts = self.step.model_scripts
         script = scripts[self.data.get("model_index", 0) % len(scripts)]
-        context = {
-            **self._progress(),
+        return {
+            **self.progress(),
             "script_title": self.local(script.title),
             "script": render(script.template[self.ctx.locale], **self._template_vars()),
             "dealer": self.local(self.dealer),
             "product": self.local(self.product),
         }
-        return Screen("course.model", context)
 
-    def screen_practice(self) -> Screen:
+    def practice_view(self) -> dict[str, Any]:
         scenarios = self.step.scenarios
         scenario = scenarios[(self.data.get("scenario_offset", 0) + self.data.get("step_index", 0)) % len(scenarios)]
         prompt = render(scenario[self.ctx.locale], **self._template_vars())
         attempt = self.data.get("attempts", {}).get(self.step.id, 0) + 1
-        return Screen("course.practice", {**self._progress(), "prompt": prompt, "attempt": attempt})
+        return {**self.progress(), "prompt": prompt, "attempt": attempt}
 
-    def screen_feedback(self) -> Screen:
+    def feedback_view(self) -> dict[str, Any]:
         last = self.data["last"]
-        checks = self.explain_checks("step", self.step.id, last["checks"])
-        context = {
-            **self._progress(),
+        pass_mark = self.ctx.scorer.PASS_MARK
+        return {
+            **self.progress(),
             "score": last["score"],
-            "passed": last["score"] >= self.ctx.scorer.PASS_MARK,
-            "pass_mark": self.ctx.scorer.PASS_MARK,
-            "checks": checks,
+            "passed": last["score"] >= pass_mark,
+            "pass_mark": pass_mark,
+            "checks": self.explain_checks("step", self.step.id, last["checks"]),
             "best": self.data.get("best", {}).get(self.step.id, last["score"]),
         }
-        next_label = "button.next_step" if self.has_next_step() else "button.finish_course"
-        buttons = (Button("retry", self.ctx.ui("button.retry")), Button("next_step", self.ctx.ui(next_label)))
-        return Screen("course.feedback", context, buttons)
 
-    def screen_summary(self) -> Screen:
+    def summary_view(self) -> dict[str, Any]:
         best = self.data.get("best", {})
         rows = [
             {
@@ -136,5 +128,4 @@ class CourseSession(FlowSession):
             for s in self.ctx.pack.steps
         ]
         average = round(sum(r["score"] for r in rows) / len(rows))
-        context = {"rows": rows, "average": average, "all_passed": all(r["passed"] for r in rows)}
-        return Screen("course.summary", context, (Button("/train", self.ctx.ui("button.train_again")),))
+        return {"rows": rows, "average": average, "all_passed": all(r["passed"] for r in rows)}

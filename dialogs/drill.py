@@ -17,21 +17,22 @@ from typing import Any
 
 from fsrs import Card, Rating, Scheduler
 
-from dialogs.flow_session import Button, DrillCard, FlowSession, Screen, User
+from dialogs.effects import ChangeSetting, RecordScore, SaveDrillCard
+from dialogs.flow_session import DrillCard, FlowSession
 from knowledge.pack import Pack, template_context
+from knowledge.schema import Ratings
 from knowledge.templates import render
 
-ROUND_SIZE = 5
 SCHEDULER = Scheduler(enable_fuzzing=False)  # fuzzing would make intervals random: keep them explainable
 
 
-def rating_for(score: int) -> Rating:
-    """An answer's score as an FSRS rating."""
-    if score < 40:
+def rating_for(score: int, ratings: Ratings) -> Rating:
+    """An answer's score as an FSRS rating, by the thresholds in drill.yaml."""
+    if score < ratings.again_below:
         return Rating.Again
-    if score < 60:
+    if score < ratings.hard_below:
         return Rating.Hard
-    if score < 85:
+    if score < ratings.good_below:
         return Rating.Good
     return Rating.Easy
 
@@ -41,9 +42,9 @@ def new_card(objection_id: str, now: datetime, weak: bool = False) -> DrillCard:
     return DrillCard(objection_id, card.to_dict(), now, weak)
 
 
-def review(card: DrillCard, score: int, now: datetime) -> DrillCard:
+def review(card: DrillCard, score: int, now: datetime, ratings: Ratings) -> DrillCard:
     """The card rescheduled after an answer with this score."""
-    scheduled, _ = SCHEDULER.review_card(Card.from_dict(card.fsrs), rating_for(score), review_datetime=now)
+    scheduled, _ = SCHEDULER.review_card(Card.from_dict(card.fsrs), rating_for(score, ratings), review_datetime=now)
     return DrillCard(card.objection_id, scheduled.to_dict(), scheduled.due, False, card.reviews + 1, score)
 
 
@@ -55,11 +56,15 @@ def mark_weak(card: DrillCard | None, objection_id: str, now: datetime) -> Drill
     return DrillCard(objection_id, fsrs, now, True, card.reviews, card.last_score)
 
 
-def drill_cards(user: User, pack: Pack, now: datetime) -> list[DrillCard]:
+def drill_cards(cards: tuple[DrillCard, ...], deck_name: str, pack: Pack, now: datetime) -> list[DrillCard]:
     """The learner's cards: every card of their deck (new ones due now) plus cards a role-play added."""
-    stored = {c.objection_id: c for c in user.cards}
-    deck = [stored.get(o.id) or new_card(o.id, now) for o in pack.deck(user.deck)]
-    extra = [c for c in user.cards if c.weak and c.objection_id not in {d.objection_id for d in deck}]
+    stored = {c.objection_id: c for c in cards}
+    deck = [stored.get(o.id) or new_card(o.id, now) for o in pack.deck(deck_name)]
+    extra = [
+        c
+        for c in cards
+        if c.weak and c.objection_id not in {d.objection_id for d in deck} and pack.has_objection(c.objection_id)
+    ]
     return extra + deck
 
 
@@ -83,12 +88,19 @@ def interval(now: datetime, due: datetime) -> dict[str, Any]:
 class DrillSession(FlowSession):
     # --- facts ------------------------------------------------------------------
 
+    def _changed(self) -> dict[str, DrillCard]:
+        return {e.card.objection_id: e.card for e in self.effects if isinstance(e, SaveDrillCard)}
+
     def _cards(self) -> list[DrillCard]:
-        changed = {c.objection_id: c for c in self.card_changes}
-        return [changed.get(c.objection_id, c) for c in drill_cards(self.ctx.user, self.ctx.pack, self.ctx.now)]
+        changed = self._changed()
+        cards = drill_cards(self.ctx.drill_cards(), self.ctx.user.deck, self.ctx.pack, self.ctx.now)
+        return [changed.get(c.objection_id, c) for c in cards]
 
     def _card(self, objection_id: str) -> DrillCard:
-        return next(c for c in self._cards() if c.objection_id == objection_id)
+        """The card of this round, even if it is no longer in the learner's deck (they switched role)."""
+        in_deck = next((c for c in self._cards() if c.objection_id == objection_id), None)
+        stored = next((c for c in self.ctx.drill_cards() if c.objection_id == objection_id), None)
+        return in_deck or self._changed().get(objection_id) or stored or new_card(objection_id, self.ctx.now)
 
     @property
     def current(self) -> str:
@@ -102,21 +114,24 @@ class DrillSession(FlowSession):
     def more_in_round(self, **_) -> bool:
         return self.data.get("index", 0) + 1 < len(self.data.get("round", []))
 
+    def reminder_on(self) -> bool:
+        changed = [e.value for e in self.effects if isinstance(e, ChangeSetting) and e.name == "reminder"]
+        return changed[-1] if changed else self.ctx.user.reminder
+
     def pick_round(self, **_):
         due = due_cards(self._cards(), self.ctx.now)
-        self.data.update(round=[c.objection_id for c in due[:ROUND_SIZE]], index=0, reviewed=[])
+        self.data.update(round=[c.objection_id for c in due[: self.ctx.pack.drill.round_size]], index=0, reviewed=[])
 
     def pick_extra(self, **_):
         """Nothing is due: practise the cards whose review comes soonest."""
-        soonest = sorted(self._cards(), key=lambda c: c.due)[:3]
+        soonest = sorted(self._cards(), key=lambda c: c.due)[: self.ctx.pack.drill.extra_round_size]
         self.data.update(round=[c.objection_id for c in soonest], index=0, reviewed=[])
 
     def score_card(self, text: str = "", **_):
         card = self._card(self.current)
         result = self.ctx.scorer.score_objection(card.objection_id, text, self.ctx.locale)
-        self.scores.append(result)
-        updated = review(card, result.score, self.ctx.now)
-        self.card_changes.append(updated)
+        updated = review(card, result.score, self.ctx.now, self.ctx.pack.drill.ratings)
+        self.effects += [RecordScore(result), SaveDrillCard(updated)]
         self.data.setdefault("reviewed", []).append({"id": card.objection_id, "score": result.score})
         self.data["last"] = {
             "id": card.objection_id,
@@ -129,9 +144,9 @@ class DrillSession(FlowSession):
         self.data["index"] = self.data.get("index", 0) + 1
 
     def toggle_reminder(self, **_):
-        self.settings_changes["reminder"] = not self.ctx.user.reminder
+        self.effects.append(ChangeSetting("reminder", not self.reminder_on()))
 
-    # --- screens -----------------------------------------------------------------
+    # --- getters (named in flows/drill.yaml): template variables ------------------------
 
     def _objection_vars(self, objection_id: str) -> dict[str, Any]:
         pack, locale = self.ctx.pack, self.ctx.locale
@@ -144,58 +159,43 @@ class DrillSession(FlowSession):
             "model_answer": render(objection.model_answer[locale], **context),
         }
 
-    def screen_menu(self) -> Screen:
+    def menu_view(self) -> dict[str, Any]:
         cards = self._cards()
         due = due_cards(cards, self.ctx.now)
-        reminder = self.settings_changes.get("reminder", self.ctx.user.reminder)
-        ui = self.ctx.ui
-        first = (
-            Button("start", ui("button.drill_start", count=min(len(due), ROUND_SIZE)))
-            if due
-            else Button("extra", ui("button.drill_extra"))
-        )
-        toggle = Button("toggle_reminder", ui("button.reminder_off" if reminder else "button.reminder_on"))
         soonest = min((c.due for c in cards), default=self.ctx.now)
-        context = {
+        return {
             "due": len(due),
+            "count": min(len(due), self.ctx.pack.drill.round_size),  # the start button's label
             "total": len(cards),
             "new": sum(1 for c in cards if c.reviews == 0),
             "deck": self.ctx.user.deck,
-            "reminder": reminder,
+            "reminder": self.reminder_on(),
             "next_due": interval(self.ctx.now, soonest),
         }
-        return Screen("drill.menu", context, (first, toggle))
 
-    def screen_card(self) -> Screen:
-        context = {
+    def card_view(self) -> dict[str, Any]:
+        return {
             **self._objection_vars(self.current),
             "number": self.data.get("index", 0) + 1,
             "count": len(self.data["round"]),
         }
-        return Screen("drill.card", context)
 
-    def screen_feedback(self) -> Screen:
+    def feedback_view(self) -> dict[str, Any]:
         last = self.data["last"]
-        objection = self.ctx.pack.objection(last["id"])
-        checks = self.explain_checks("objection", objection.id, last["checks"])
-        context = {
+        pass_mark = self.ctx.scorer.PASS_MARK
+        return {
             **self._objection_vars(last["id"]),
             "score": last["score"],
-            "passed": last["score"] >= self.ctx.scorer.PASS_MARK,
-            "pass_mark": self.ctx.scorer.PASS_MARK,
-            "checks": checks,
+            "passed": last["score"] >= pass_mark,
+            "pass_mark": pass_mark,
+            "checks": self.explain_checks("objection", last["id"], last["checks"]),
             "next_review": interval(self.ctx.now, datetime.fromisoformat(last["due"])),
         }
-        ui = self.ctx.ui
-        label = "button.drill_next" if self.more_in_round() else "button.drill_finish"
-        return Screen("drill.feedback", context, (Button("next_card", ui(label)),))
 
-    def screen_done(self) -> Screen:
+    def done_view(self) -> dict[str, Any]:
         reviewed = self.data.get("reviewed", [])
-        cards = self._cards()
-        context = {
+        return {
             "reviewed": len(reviewed),
             "average": round(sum(r["score"] for r in reviewed) / len(reviewed)) if reviewed else 0,
-            "due_left": len(due_cards(cards, self.ctx.now)),
+            "due_left": len(due_cards(self._cards(), self.ctx.now)),
         }
-        return Screen("drill.done", context, (Button("/drill", self.ctx.ui("button.drill_again")),))

@@ -1,25 +1,28 @@
 """The base of every flow's session model: the object a shared machine steps.
 
-A session model holds one user's `state` and `data` (both saved in SQLite),
-plus the context it needs for one event (pack, scorer, locale). Subclasses
-(course.py, ...) add the flow's callbacks and one getter per state that says
-what the state shows.
+A session model holds one user's `state` and `data` (both saved in SQLite), plus
+the context it needs for one event (pack, scorer, locale, a reader for stored
+facts). Subclasses (course.py, ...) add the flow's callbacks, conditions and the
+getters its flow file names; a getter returns a window's template variables, or
+for a button with `choices`, the `Choice` items it offers. What a window shows and
+which buttons it has is declared in the flow file only.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from dialogs.scoring import Scorer, ScoreResult
+from dialogs.scoring import Scorer
 from knowledge.pack import Pack, localize
 
 
 @dataclass(frozen=True)
 class Button:
-    """A choice offered to the user: pressing it fires `trigger` with `arg`."""
+    """A choice offered to the user: pressing it fires `trigger` with `arg` (`/name` runs a command)."""
 
     trigger: str
     label: str
@@ -27,12 +30,12 @@ class Button:
 
 
 @dataclass(frozen=True)
-class Screen:
-    """What a state shows: a ui.yaml template key, its variables, and optionally its own buttons."""
+class Choice:
+    """One item of a dynamic button list: its argument, and its label (plain text, or variables for a label key)."""
 
-    template: str
-    context: dict[str, Any] = field(default_factory=dict)
-    buttons: tuple[Button, ...] | None = None  # None: the flow file's buttons with default labels
+    arg: str
+    label: str = ""
+    vars: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -56,12 +59,28 @@ class User:
     name: str = ""
     learner: str | None = None  # "rep" or "partner"; None until they have said which
     reminder: bool = False  # daily drill reminder opted in
-    cards: tuple[DrillCard, ...] = ()
+    cards: tuple[DrillCard, ...] = ()  # used when no reader is given (tests, reminders)
 
     @property
     def deck(self) -> str:
         """Reps drill dealer objections; partners drill their customers' objections."""
         return "customer" if self.learner == "partner" else "dealer"
+
+
+class Reader(Protocol):
+    """Stored facts a flow may read, loaded only when asked (the service gives one over storage)."""
+
+    def drill_cards(self) -> tuple[DrillCard, ...]: ...
+
+
+@dataclass(frozen=True)
+class UserFacts:
+    """A reader over what the `User` already carries."""
+
+    user: User
+
+    def drill_cards(self) -> tuple[DrillCard, ...]:
+        return self.user.cards
 
 
 @dataclass
@@ -72,9 +91,17 @@ class FlowContext:
     scorer: Scorer
     locale: str
     rng: random.Random
-    ui: Any  # callable (key, **vars) -> str, for button labels
+    ui: Callable[..., str]  # (key, **vars) -> str
     user: User
     now: datetime
+    reader: Reader | None = None
+    _cards: tuple[DrillCard, ...] | None = field(default=None, repr=False)
+
+    def drill_cards(self) -> tuple[DrillCard, ...]:
+        """The learner's stored drill cards, read once per event and only if a flow asks."""
+        if self._cards is None:
+            self._cards = tuple((self.reader or UserFacts(self.user)).drill_cards())
+        return self._cards
 
 
 class FlowSession:
@@ -84,9 +111,7 @@ class FlowSession:
         self.state = state
         self.data = data
         self.ctx = ctx
-        self.scores: list[ScoreResult] = []  # results produced by this event, for the log
-        self.card_changes: list[DrillCard] = []  # drill cards added or rescheduled by this event
-        self.settings_changes: dict[str, Any] = {}  # user settings changed by this event (e.g. reminder)
+        self.effects: list = []  # dialogs.effects values produced by this event, applied by the service
 
     def local(self, value: Any) -> Any:
         """A pack object as plain text in the user's language, for a template."""
@@ -105,7 +130,3 @@ class FlowSession:
             for c in checks
             if c["id"] in described
         ]
-
-    def screen(self) -> Screen:
-        """What the current state shows; flows define `screen_<state>` methods."""
-        return getattr(self, f"screen_{self.state}")()

@@ -16,9 +16,11 @@ moves ({step: {score, checks: [...], good}}), added (objection ids put in the dr
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from dialogs.drill import mark_weak
-from dialogs.flow_session import Button, FlowSession, Screen
+from dialogs.effects import RecordScore, SaveDrillCard
+from dialogs.flow_session import Choice, FlowSession
 from knowledge.pack import STEP_IDS, template_context
 from knowledge.templates import render
 
@@ -85,7 +87,7 @@ class RoleplaySession(FlowSession):
             result = replace(scorer.score_objection(self.data["objection"], text, locale), step=step_id)
         else:
             result = scorer.score(step_id, text, locale)
-        self.scores.append(result)
+        self.effects.append(RecordScore(result))
         self.data.setdefault("moves", {})[step_id] = {
             "score": result.score,
             "good": result.score >= scorer.PASS_MARK,
@@ -100,63 +102,60 @@ class RoleplaySession(FlowSession):
         move = self.data["moves"].get("objection_handling")
         if move and not move["good"]:
             objection_id = self.data["objection"]
-            stored = next((c for c in self.ctx.user.cards if c.objection_id == objection_id), None)
-            self.card_changes.append(mark_weak(stored, objection_id, self.ctx.now))
+            stored = next((c for c in self.ctx.drill_cards() if c.objection_id == objection_id), None)
+            self.effects.append(SaveDrillCard(mark_weak(stored, objection_id, self.ctx.now)))
             self.data["added"] = [objection_id]
 
-    # --- screens ---------------------------------------------------------------------
+    # --- getters (named in flows/roleplay.yaml): template variables, choices, conditions ----
 
-    def screen_pick_product(self) -> Screen:
-        buttons = tuple(Button("choose_product", self.local(p.name), p.id) for p in self.ctx.pack.products)
-        return Screen("roleplay.pick_product", {"products": [self.local(p) for p in self.ctx.pack.products]}, buttons)
+    def product_choices(self) -> list[Choice]:
+        return [Choice(p.id, self.local(p.name)) for p in self.ctx.pack.products]
 
-    def screen_pick_dealer(self) -> Screen:
-        ui, pack = self.ctx.ui, self.ctx.pack
-        dealers = [{**self.local(d), "class": self.local(pack.man_class(d))} for d in pack.dealers]
-        buttons = tuple(
-            Button("choose_dealer", ui("button.roleplay_dealer", name=d["name"], code=d["class"]["code"]), d["id"])
-            for d in dealers
-        )
-        return Screen("roleplay.pick_dealer", {"dealers": dealers}, buttons)
+    def products_view(self) -> dict[str, Any]:
+        return {"products": [self.local(p) for p in self.ctx.pack.products]}
 
-    def screen_pick_goal(self) -> Screen:
-        goals = self.ctx.pack.roleplay.goals
-        buttons = tuple(Button("choose_goal", self.local(g.title), g.id) for g in goals)
-        return Screen("roleplay.pick_goal", {"goals": [self.local(g) for g in goals]}, buttons)
-
-    def screen_briefing(self) -> Screen:
+    def _dealers(self) -> list[dict[str, Any]]:
         pack = self.ctx.pack
-        objections = [self._render(pack.objection(o).text) for o in self.dealer.objections]
-        context = {
+        return [{**self.local(d), "class": self.local(pack.man_class(d))} for d in pack.dealers]
+
+    def dealer_choices(self) -> list[Choice]:
+        return [Choice(d["id"], vars={"name": d["name"], "code": d["class"]["code"]}) for d in self._dealers()]
+
+    def dealers_view(self) -> dict[str, Any]:
+        return {"dealers": self._dealers()}
+
+    def goal_choices(self) -> list[Choice]:
+        return [Choice(g.id, self.local(g.title)) for g in self.ctx.pack.roleplay.goals]
+
+    def goals_view(self) -> dict[str, Any]:
+        return {"goals": [self.local(g) for g in self.ctx.pack.roleplay.goals]}
+
+    def briefing_view(self) -> dict[str, Any]:
+        pack = self.ctx.pack
+        return {
             "product": self.local(self.product),
             "dealer": self.local(self.dealer),
             "man": self.local(pack.man_class(self.dealer)),
             "goal": self.local(self.goal),
-            "objections": objections,
+            "objections": [self._render(pack.objection(o).text) for o in self.dealer.objections],
         }
-        return Screen("roleplay.briefing", context)
 
-    def screen_explain(self) -> Screen:
+    def explain_view(self) -> dict[str, Any]:
         plan = [
             {"title": self.local(self.ctx.pack.step(s).title), "text": self._render(self.ctx.pack.roleplay.plan[s])}
             for s in STEP_IDS
         ]
-        return Screen("roleplay.explain", {"dealer": self.local(self.dealer), "plan": plan})
+        return {"dealer": self.local(self.dealer), "plan": plan}
 
-    def screen_show(self) -> Screen:
+    def show_view(self) -> dict[str, Any]:
         page = self.data.get("page", 0)
         step = self.ctx.pack.step(STEP_IDS[page])
-        context = {
+        return {
             "number": page + 1,
             "total": len(STEP_IDS),
             "step": self.local(step),
             "script": self._render(step.model_scripts[0].template),
         }
-        ui = self.ctx.ui
-        label = "button.next_page" if self.more_pages() else "button.your_turn"
-        return Screen(
-            "roleplay.show", context, (Button("next_page", ui(label)), Button("skip_show", ui("button.skip_show")))
-        )
 
     def _dealer_says(self) -> str:
         """The dealer's line before the learner's move: opening line, or a reaction to the last move."""
@@ -166,12 +165,12 @@ class RoleplaySession(FlowSession):
         reaction = self.dealer.reactions[previous]
         return self._render(reaction.good if self.data["moves"][previous]["good"] else reaction.poor)
 
-    def screen_observe(self) -> Screen:
+    def observe_view(self) -> dict[str, Any]:
         step_id = STEP_IDS[self.step_index]
         objection = None
         if step_id == "objection_handling":
             objection = self._render(self.ctx.pack.objection(self.data["objection"]).text)
-        context = {
+        return {
             "number": self.step_index + 1,
             "total": len(STEP_IDS),
             "step": self.local(self.ctx.pack.step(step_id)),
@@ -180,9 +179,11 @@ class RoleplaySession(FlowSession):
             "objection": objection,
             "goal": self.local(self.goal),
         }
-        return Screen("roleplay.observe", context)
 
-    def screen_supervise(self) -> Screen:
+    def added_to_drill(self) -> bool:
+        return bool(self.data.get("added"))
+
+    def supervise_view(self) -> dict[str, Any]:
         pack = self.ctx.pack
         rows, models = [], []
         for step_id in STEP_IDS:
@@ -198,15 +199,11 @@ class RoleplaySession(FlowSession):
                     else pack.step(step_id).model_scripts[0].template
                 )
                 models.append({"title": title, "text": self._render(source)})
-        added = [self._render(pack.objection(o).text) for o in self.data.get("added", [])]
-        context = {
+        return {
             "rows": rows,
             "average": round(sum(r["score"] for r in rows) / len(rows)),
             "models": models,
-            "added": added,
+            "added": [self._render(pack.objection(o).text) for o in self.data.get("added", [])],
             "dealer": self.local(self.dealer),
             "reaction": self._dealer_says(),
         }
-        ui = self.ctx.ui
-        buttons = (Button("/drill", ui("button.menu_drill")),) if added else ()
-        return Screen("roleplay.supervise", context, (*buttons, Button("/roleplay", ui("button.roleplay_again"))))

@@ -47,6 +47,7 @@ UI_VARIABLES: dict[str, set[str]] = {
     "button.reminder_off": set(),
     "button.forget_confirm": set(),
     "button.keep": set(),
+    "button.menu_start": set(),
     # command menu descriptions (Telegram's setMyCommands)
     "command.train": set(),
     "command.roleplay": set(),
@@ -79,9 +80,9 @@ UI_VARIABLES: dict[str, set[str]] = {
     "console.banner": set(),
     # every flow
     "common.welcome": {"name"},
-    "common.help": set(),
+    "common.help": {"commands"},
     "common.resumed": set(),
-    "common.has_session": set(),
+    "common.has_session": {"command"},
     "common.no_session": set(),
     "common.no_session_hint": set(),
     "common.button_expired": set(),
@@ -101,4 +102,5 @@ UI_VARIABLES: dict[str, set[str]] = {
     "common.edited": set(),
     "common.forget_ask": set(),
     "common.forgotten": set(),
+    "common.forget_kept": set(),
 }

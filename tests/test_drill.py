@@ -6,7 +6,6 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from bot.service import CoachService, Identity
-from dialogs.drill import ROUND_SIZE
 from dialogs.engine import Engine
 from knowledge.pack import template_context
 from knowledge.templates import render
@@ -65,19 +64,20 @@ def test_reps_drill_dealer_objections_and_partners_customer_ones(service, pack):
 def test_a_round_scores_each_card_shows_the_model_answer_and_reschedules(storage, pack):
     clock = Clock()
     service = CoachService(storage, Engine(pack, rng=random.Random(1), clock=clock))
+    round_size = pack.drill.round_size  # drill.yaml
     learner = Learner(service, Identity("console", "d", "D")).send("/start").press("渠道经理").send("/drill")
     learner.press_trigger("start")
-    for i in range(ROUND_SIZE):
+    for i in range(round_size):
         objection_id = current_card(pack, learner)
         learner.send(model_answer(pack, objection_id) if i % 2 == 0 else "嗯，这个我回去问问。")
         assert "分" in learner.text and ("参考回答" in learner.text) and "下次复习" in learner.text
         assert model_answer(pack, objection_id)[:20] in learner.text
         learner.press_trigger("next_card")
-    assert f"练了 {ROUND_SIZE} 张" in learner.text
+    assert f"练了 {round_size} 张" in learner.text
     cards = storage.drill_cards(storage.find_user("console", "d").id)
-    assert len(cards) == ROUND_SIZE and all(c.reviews == 1 for c in cards)
+    assert len(cards) == round_size and all(c.reviews == 1 for c in cards)
     learner.send("/drill")
-    assert f"现在到期：{len(pack.deck('dealer')) - ROUND_SIZE} 张" in learner.text
+    assert f"现在到期：{len(pack.deck('dealer')) - round_size} 张" in learner.text
     clock.now += timedelta(days=400)  # long after every review: everything is due again
     learner.send("/cancel").send("/drill")
     assert f"现在到期：{len(pack.deck('dealer'))} 张" in learner.text
@@ -126,3 +126,30 @@ def test_a_drill_resumes_on_the_same_card_after_a_restart(tmp_path, engine, pack
 def test_text_where_a_button_is_expected_lists_the_buttons_in_the_users_language(service, rep):
     learner = Learner(service, rep).send("/lang en").send("/drill").send("hello")
     assert "please use one of the buttons" in learner.text and "Start (5 cards), Turn on" in learner.text
+
+
+def test_round_size_and_rating_thresholds_come_from_drill_yaml(tmp_path, storage):
+    import shutil
+
+    import yaml
+
+    from knowledge.pack import DEFAULT_DIR, load_pack
+
+    root = tmp_path / "pack"
+    shutil.copytree(DEFAULT_DIR, root)
+    settings = yaml.safe_load((root / "drill.yaml").read_text(encoding="utf-8"))
+    settings.update(round_size=2)
+    settings["ratings"].update(again_below=2, hard_below=3, good_below=4)  # almost every answer is "Easy"
+    (root / "drill.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
+    pack = load_pack(root)
+    clock = Clock()
+    service = CoachService(storage, Engine(pack, rng=random.Random(1), clock=clock))
+    learner = Learner(service, Identity("console", "d2", "D")).send("/settings role:rep").send("/drill")
+    assert "开始练习（2 张）" in learner.labels
+    learner.press_trigger("start")
+    for _ in range(2):
+        learner.send("我理解您的担心，请问您最担心的是哪一点？").press_trigger("next_card")
+    assert "练了 2 张" in learner.text
+    cards = storage.drill_cards(storage.find_user("console", "d2").id)
+    assert len(cards) == 2 and all(4 <= c.last_score < 40 for c in cards)  # "Again" by the shipped thresholds
+    assert all(c.due - clock.now > timedelta(days=1) for c in cards)  # "Easy" by these: due days later

@@ -125,3 +125,26 @@ def test_role_play_and_drill_content_is_cross_checked(broken):
     assert "roleplay.yaml: man_classes: List should have at least 8 items" in out
     assert "objections.yaml: objections[2].model_answer.zh: template error" in out
     assert "objections.yaml: objections[3].deck: Input should be 'dealer' or 'customer'" in out
+
+
+def test_drill_settings_are_checked_and_the_reminder_time_is_read_from_them(broken):
+    root, edit = broken
+    edit("drill.yaml", lambda d: d["reminder"].update(time="21:30", timezone="Europe/Berlin"))
+    reminder = load_pack(root).reminder_time
+    assert (reminder.hour, reminder.minute, str(reminder.tzinfo)) == (21, 30, "Europe/Berlin")
+    edit("drill.yaml", lambda d: d["ratings"].update(hard_below=30) or d["reminder"].update(timezone="Mars/Base"))
+    out = run_check(str(root)).stdout
+    assert "drill.yaml: ratings: thresholds must rise" in out
+    assert "drill.yaml: reminder.timezone: unknown time zone 'Mars/Base'" in out
+    edit("drill.yaml", lambda d: d.update(round_size=0))
+    assert "drill.yaml: round_size: Input should be greater than or equal to 1" in run_check(str(root)).stdout
+
+
+def test_each_file_of_the_pack_is_parsed_once(monkeypatch):
+    from knowledge import loader
+
+    reads = []
+    real = loader.read_yaml
+    monkeypatch.setattr(loader, "read_yaml", lambda path, rel, problems: reads.append(rel) or real(path, rel, problems))
+    load_pack(DEFAULT_DIR)
+    assert sorted(reads) == sorted(set(reads)) and "drill.yaml" in reads and "ui.yaml" in reads

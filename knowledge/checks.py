@@ -1,0 +1,191 @@
+"""Cross-checks of a content pack: what the schema alone cannot see.
+
+Templates must render with every product and dealer within Telegram's limit; ids
+must be unique and every reference must resolve; interface strings must exist and
+use only the variables the bot provides (knowledge/ui_contract.py); drill rating
+thresholds must rise. `check_parts` runs them all over what the loader read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import TemplateError
+
+from knowledge import templates
+from knowledge.loader import Parts
+from knowledge.schema import LOCALES, STEP_IDS, TELEGRAM_MESSAGE_LIMIT, Problem, Text, template_context
+from knowledge.ui_contract import UI_VARIABLES
+
+
+def _check_template(source: Any, contexts: list[tuple[str, dict]], rel: str, field: str, problems: list[Problem]):
+    """A template must parse and render with every product and dealer, within Telegram's limit.
+
+    Only the first failure of each template is reported, naming the product and dealer it failed with.
+    """
+    if not isinstance(source, str):
+        return  # the schema check reports it
+    try:
+        templates.compile_template(source)
+    except TemplateError as exc:
+        problems.append(Problem(rel, field, f"template error: {exc}"))
+        return
+    for label, context in contexts:
+        try:
+            rendered = templates.render(source, **context)
+        except TemplateError as exc:
+            problems.append(Problem(rel, field, f"template error with {label}: {exc}"))
+            return
+        if len(rendered) > TELEGRAM_MESSAGE_LIMIT:
+            message = f"renders to {len(rendered)} characters with {label}, over Telegram's {TELEGRAM_MESSAGE_LIMIT}"
+            problems.append(Problem(rel, field, message))
+            return
+
+
+def _templates_in(data: Any, pattern: tuple, path: str = ""):
+    """(field path, source) of every text in raw YAML `data` whose path matches `pattern`.
+
+    A pattern is a tuple of keys; "*" matches every list item or mapping key.
+    """
+    if not pattern:
+        if isinstance(data, str):
+            yield path, data
+        return
+    head, rest = pattern[0], pattern[1:]
+    if head == "*" and isinstance(data, list):
+        for i, item in enumerate(data):
+            yield from _templates_in(item, rest, f"{path}[{i}]")
+    elif head == "*" and isinstance(data, dict):
+        for key, item in data.items():
+            yield from _templates_in(item, rest, f"{path}.{key}" if path else str(key))
+    elif isinstance(data, dict) and head in data:
+        yield from _templates_in(data[head], rest, f"{path}.{head}" if path else head)
+
+
+# Where the templates are (rendered with every product and dealer): file pattern -> key patterns.
+TEMPLATE_FIELDS: dict[str, list[tuple]] = {
+    "steps/": [("model_scripts", "*", "template", "LOCALE"), ("scenarios", "*", "LOCALE")],
+    "dealers.yaml": [
+        ("dealers", "*", "opening_lines", "*", "LOCALE"),
+        ("dealers", "*", "reactions", "*", "*", "LOCALE"),
+    ],
+    "objections.yaml": [("objections", "*", field, "LOCALE") for field in ("context", "text", "model_answer")],
+    "roleplay.yaml": [("plan", "*", "LOCALE")],
+}
+
+
+def _check_templates(parts: Parts, problems: list[Problem]) -> None:
+    for locale in LOCALES:
+        contexts = [
+            (f"product {p.id!r} and dealer {d.id!r}", template_context(p, d, locale))
+            for p in parts.products
+            for d in parts.dealers
+        ]
+        for rel, data in parts.raw.items():
+            prefix = "steps/" if rel.startswith("steps/") else rel
+            for pattern in TEMPLATE_FIELDS.get(prefix, []):
+                pattern = tuple(locale if key == "LOCALE" else key for key in pattern)
+                for field, source in _templates_in(data, pattern):
+                    _check_template(source, contexts, rel, field, problems)
+
+
+def _check_ids(parts: Parts, problems: list[Problem]) -> None:
+    seen: dict[str, str] = {}
+    for rel, step in parts.steps:
+        if step.id in seen:
+            problems.append(Problem(rel, "id", f"step {step.id!r} is also defined in {seen[step.id]}"))
+        seen[step.id] = rel
+        check_ids = [c.id for c in step.rubric]
+        for i, check_id in enumerate(check_ids):
+            if check_ids.index(check_id) != i:
+                problems.append(Problem(rel, f"rubric[{i}].id", f"duplicate check id {check_id!r}"))
+    for missing in (s for s in STEP_IDS if s not in seen):
+        problems.append(Problem("steps/", "", f"no valid file defines step {missing!r}"))
+
+    for kind, items, rel in (
+        ("product", parts.products, "products.yaml"),
+        ("dealer", parts.dealers, "dealers.yaml"),
+        ("objection", parts.objections, "objections.yaml"),
+    ):
+        ids = [item.id for item in items]
+        for i, item_id in enumerate(ids):
+            if ids.index(item_id) != i:
+                problems.append(Problem(rel, f"{kind}s[{i}].id", f"duplicate {kind} id {item_id!r}"))
+
+    if parts.objections:
+        dealer_deck = {o.id for o in parts.objections if o.deck == "dealer"}
+        for i, dealer in enumerate(parts.dealers):
+            for j, objection_id in enumerate(dealer.objections):
+                if objection_id not in dealer_deck:
+                    problems.append(
+                        Problem(
+                            "dealers.yaml",
+                            f"dealers[{i}].objections[{j}]",
+                            f"no dealer-deck objection {objection_id!r}",
+                        )
+                    )
+        for deck in ("dealer", "customer"):
+            if not any(o.deck == deck for o in parts.objections):
+                problems.append(Problem("objections.yaml", "objections", f"the {deck} deck has no cards"))
+
+    if parts.roleplay:
+        codes = [c.code for c in parts.roleplay.man_classes]
+        expected = {a + b + c for a in "Mm" for b in "Aa" for c in "Nn"}
+        for code in sorted(expected - set(codes)):
+            problems.append(Problem("roleplay.yaml", "man_classes", f"no entry for MAN class {code!r}"))
+        for i, code in enumerate(codes):
+            if codes.index(code) != i:
+                problems.append(Problem("roleplay.yaml", f"man_classes[{i}].code", f"duplicate MAN class {code!r}"))
+        for step_id in STEP_IDS:
+            if step_id not in parts.roleplay.plan:
+                problems.append(Problem("roleplay.yaml", f"plan.{step_id}", "missing plan for this step"))
+
+
+def check_ui_texts(ui: dict[str, Text], rel: str, problems: list[Problem]) -> None:
+    """Every string must parse; a string in the contract may use only the variables the contract lists.
+
+    Strings a flow names but the contract does not list are checked for existence by the flow
+    check (dialogs/flow_check.py), which also reports strings nothing uses.
+    """
+    for key, text in ui.items():
+        for locale in LOCALES:
+            try:
+                names = templates.undeclared_variables(text[locale])
+            except TemplateError as exc:
+                problems.append(Problem(rel, f"{key}.{locale}", f"template error: {exc}"))
+                continue
+            if key not in UI_VARIABLES:
+                continue
+            for name in sorted(names - UI_VARIABLES[key]):
+                allowed = ", ".join(sorted(UI_VARIABLES[key])) or "none"
+                problems.append(Problem(rel, f"{key}.{locale}", f"undefined variable {name!r} (allowed: {allowed})"))
+
+
+def _check_ui(ui: dict[str, Text], problems: list[Problem]) -> None:
+    for key in sorted(set(UI_VARIABLES) - set(ui)):
+        problems.append(Problem("ui.yaml", key, "missing interface string"))
+    check_ui_texts(ui, "ui.yaml", problems)
+
+
+def _check_drill(parts: Parts, problems: list[Problem]) -> None:
+    if parts.drill is None:
+        return
+    ratings = parts.drill.ratings
+    if not ratings.again_below < ratings.hard_below < ratings.good_below:
+        problems.append(Problem("drill.yaml", "ratings", "thresholds must rise: again_below < hard_below < good_below"))
+    try:
+        ZoneInfo(parts.drill.reminder.timezone)
+    except (KeyError, ValueError, OSError):
+        problems.append(
+            Problem("drill.yaml", "reminder.timezone", f"unknown time zone {parts.drill.reminder.timezone!r}")
+        )
+
+
+def check_parts(parts: Parts, problems: list[Problem]) -> None:
+    """Every cross-check over a read pack; problems are appended to `problems`."""
+    _check_ids(parts, problems)
+    if parts.products and parts.dealers:
+        _check_templates(parts, problems)
+    _check_ui(parts.ui, problems)
+    _check_drill(parts, problems)

@@ -1,0 +1,284 @@
+"""The content pack's schema: one pydantic model per kind of record, and the fixed ids.
+
+Every text is a mapping with one entry per locale (`zh`, `en`); `ByKey` records are
+also readable as `record[key]`. `localize` and `template_context` turn records into
+the plain values templates read. The loader (knowledge/loader.py) validates YAML
+against these models; knowledge/pack.py re-exports every name here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+LOCALES = ("zh", "en")
+STEP_IDS = ("icebreaking", "need_guidance", "value_presentation", "objection_handling", "agreement")
+TELEGRAM_MESSAGE_LIMIT = 4096
+
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+Level = Literal["high", "low"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ByKey(Strict):
+    """A record with one field per fixed key (locale, step id, stage), also readable as `record[key]`."""
+
+    def __getitem__(self, key: str):
+        return getattr(self, key)
+
+
+class Text(ByKey):
+    """One sentence or paragraph, in every locale."""
+
+    zh: NonEmpty
+    en: NonEmpty
+
+
+class Signals(ByKey):
+    """Phrases that show a rubric check was met, per locale."""
+
+    zh: list[NonEmpty] = Field(min_length=1)
+    en: list[NonEmpty] = Field(min_length=1)
+
+
+class Technique(Strict):
+    name: Text
+    how: Text
+
+
+class ModelScript(Strict):
+    title: Text
+    template: Text
+
+
+class Check(Strict):
+    """One named rubric check: what it looks for and the tip shown when it is missed."""
+
+    id: Slug
+    label: Text
+    tip: Text
+    signals: Signals
+    weight: float = Field(default=1.0, gt=0, le=5)
+    questions: int | None = Field(default=None, ge=1, le=5)  # also passes when the answer asks this many questions
+
+
+class Step(Strict):
+    id: Literal[STEP_IDS]  # type: ignore[valid-type]
+    title: Text
+    purpose: Text
+    techniques: list[Technique] = Field(min_length=3)
+    mistakes: list[Text] = Field(min_length=2)
+    model_scripts: list[ModelScript] = Field(min_length=2)
+    scenarios: list[Text] = Field(min_length=2)
+    rubric: list[Check] = Field(min_length=4)
+
+
+class Feature(Strict):
+    name: Text
+    detail: Text
+
+
+class ProductScenario(Strict):
+    people: Text
+    situation: Text
+    customer_thinking: Text
+
+
+class Product(Strict):
+    id: Slug
+    name: Text
+    tagline: Text
+    features: list[Feature] = Field(min_length=2)
+    pricing: list[Text] = Field(min_length=1)
+    scenarios: list[ProductScenario] = Field(min_length=1)
+    selling_points: list[Text] = Field(min_length=2)
+
+
+class ManProfile(Strict):
+    money: Level
+    authority: Level
+    need: Level
+
+
+class Reaction(Strict):
+    """How a dealer answers the rep's move at one step: after a good answer, and after a poor one."""
+
+    good: Text
+    poor: Text
+
+
+class Reactions(ByKey):
+    icebreaking: Reaction
+    need_guidance: Reaction
+    value_presentation: Reaction
+    objection_handling: Reaction
+    agreement: Reaction
+
+
+class Dealer(Strict):
+    id: Slug
+    name: Text
+    shop: Text
+    man: ManProfile
+    profile: Text
+    temperament: Text
+    concerns: list[Text] = Field(min_length=1)
+    opening_lines: list[Text] = Field(min_length=2)
+    objections: list[Slug] = Field(min_length=2)  # ids of dealer-deck objections this dealer raises
+    reactions: Reactions
+
+
+STAGE_IDS = ("acknowledge", "clarify", "respond_with_evidence", "confirm", "move_to_action")
+
+
+class StageCheck(Strict):
+    """One stage of handling this objection: the tip when it is missed, and phrases that show it."""
+
+    tip: Text
+    signals: Signals
+
+
+class ObjectionChecks(ByKey):
+    acknowledge: StageCheck
+    clarify: StageCheck
+    respond_with_evidence: StageCheck
+    confirm: StageCheck
+    move_to_action: StageCheck
+
+
+class Objection(Strict):
+    """A drill card: an objection a dealer (deck `dealer`) or an end customer (deck `customer`) raises."""
+
+    id: Slug
+    deck: Literal["dealer", "customer"]
+    topic: Slug
+    context: Text
+    text: Text
+    model_answer: Text
+    checks: ObjectionChecks
+
+
+class Objections(Strict):
+    objections: list[Objection] = Field(min_length=1)
+
+
+class ManClass(Strict):
+    code: Annotated[str, StringConstraints(pattern=r"^[Mm][Aa][Nn]$")]  # upper case = high
+    name: Text
+    strategy: Text
+    priority: int = Field(ge=1, le=8)
+
+
+class Goal(Strict):
+    id: Slug
+    title: Text
+    description: Text
+
+
+class NegativeCheck(Strict):
+    """Something a good answer never does (arguing, blaming, ...): found, it costs `penalty` points."""
+
+    id: Slug
+    label: Text
+    tip: Text
+    penalty: int = Field(ge=1, le=100)
+    signals: Signals
+
+
+class ShortAnswer(Strict):
+    """An answer shorter than this cannot show the skill, however well chosen its words: its score is capped."""
+
+    id: Slug
+    label: Text
+    tip: Text
+    min_chinese_characters: int = Field(ge=1)
+    min_english_words: int = Field(ge=1)
+    cap: int = Field(ge=0, le=100)
+
+
+class Scoring(Strict):
+    negative_checks: list[NegativeCheck] = Field(min_length=1)
+    short_answer: ShortAnswer
+
+
+class Roleplay(Strict):
+    man_classes: list[ManClass] = Field(min_length=8, max_length=8)
+    goals: list[Goal] = Field(min_length=2)
+    plan: dict[Literal[STEP_IDS], Text]  # type: ignore[valid-type]  # per step, a template: the plan for this dealer
+
+
+class Ratings(Strict):
+    """How a drill answer's score becomes an FSRS rating: below `again_below` is Again, and so on; the rest Easy."""
+
+    again_below: int = Field(ge=1, le=100)
+    hard_below: int = Field(ge=1, le=100)
+    good_below: int = Field(ge=1, le=100)
+
+
+class Reminder(Strict):
+    """When the daily drill reminder is sent: a wall-clock time in a time zone."""
+
+    time: Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+    timezone: NonEmpty
+
+
+class Drill(Strict):
+    """Settings of the objection drill (drill.yaml)."""
+
+    round_size: int = Field(ge=1, le=50)  # cards in one sitting
+    extra_round_size: int = Field(ge=1, le=50)  # cards practised early when nothing is due
+    ratings: Ratings
+    reminder: Reminder
+
+
+class Products(Strict):
+    products: list[Product] = Field(min_length=1)
+
+
+class Dealers(Strict):
+    dealers: list[Dealer] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a pack, located by file and field."""
+
+    file: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.field}" if self.field else self.file
+        return f"{where}: {self.message}"
+
+
+class PackError(Exception):
+    """The pack cannot be used; `problems` says every reason."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def localize(value: Any, locale: str) -> Any:
+    """Turn a pack object into plain dicts and strings in one locale (for templates)."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    if isinstance(value, dict):
+        if set(value) == set(LOCALES):
+            return value[locale]
+        return {k: localize(v, locale) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [localize(v, locale) for v in value]
+    return value
+
+
+def template_context(product: Product, dealer: Dealer, locale: str) -> dict[str, Any]:
+    """The variables every step template (model script, practice prompt) may use."""
+    return {"product": localize(product, locale), "dealer": localize(dealer, locale)}
