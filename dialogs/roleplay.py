@@ -3,14 +3,15 @@
 The learner picks a product, a dealer persona and a goal (prepare), reads the
 plan for this dealer (explain), pages through a model dialogue (show), then
 plays the rep through the five steps while the bot plays the dealer (observe):
-after each answer the dealer reacts, warmly after a good answer and with a
-push-back after a poor one, and at the objection step raises one of their own
-objections. Finally a scorecard per step (supervise), model answers for the
+after each answer the dealer reacts to what the rep did (dialogs/dealer_reaction.py):
+a harmful move first, else the strongest thing done after a good answer, or the most
+important thing missed after a poor one; at the objection step the dealer raises one of
+their own objections. Finally a scorecard per step (supervise), model answers for the
 weak steps, and the objection added to the drill deck when it was handled poorly.
 
 Session data: product, dealer, goal, objection (the card this dealer raises),
 opening (which opening line), page (show), step_index (observe),
-moves ({step: {score, checks: [...], good}}), added (objection ids put in the drill deck).
+moves ({step: {score, checks: [...], good, reaction: [kind, check id]}}), added (objection ids put in the drill deck).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from dialogs.dealer_reaction import choose_reaction, reaction_line
 from dialogs.drill import mark_weak
 from dialogs.effects import RecordScore, SaveDrillCard
 from dialogs.flow_session import Choice, FlowSession
@@ -88,10 +90,13 @@ class RoleplaySession(FlowSession):
         else:
             result = scorer.score(step_id, text, locale)
         self.effects.append(RecordScore(result))
+        good = result.score >= scorer.PASS_MARK
+        harm_ids = {n.id for n in self.ctx.pack.scoring.negative_checks}
         self.data.setdefault("moves", {})[step_id] = {
             "score": result.score,
-            "good": result.score >= scorer.PASS_MARK,
+            "good": good,
             "checks": [{"id": c.id, "passed": c.passed, "evidence": c.evidence} for c in result.checks],
+            "reaction": choose_reaction(result, good, harm_ids),
         }
         self.data["step_index"] = self.step_index + 1
         if step_id == STEP_IDS[-1]:
@@ -162,8 +167,10 @@ class RoleplaySession(FlowSession):
         if self.step_index == 0:
             return self._render(self.dealer.opening_lines[self.data.get("opening", 0)])
         previous = STEP_IDS[self.step_index - 1]
-        reaction = self.dealer.reactions[previous]
-        return self._render(reaction.good if self.data["moves"][previous]["good"] else reaction.poor)
+        move = self.data["moves"][previous]
+        chosen = tuple(move["reaction"]) if move.get("reaction") else None  # sessions saved before reactions: None
+        lines = self.ctx.pack.reactions.get(self.dealer.id)
+        return self._render(reaction_line(self.dealer, lines, previous, chosen, move["good"]))
 
     def observe_view(self) -> dict[str, Any]:
         step_id = STEP_IDS[self.step_index]

@@ -72,6 +72,7 @@ TEMPLATE_FIELDS: dict[str, list[tuple]] = {
     ],
     "objections.yaml": [("objections", "*", field, "LOCALE") for field in ("context", "text", "model_answer")],
     "roleplay.yaml": [("plan", "*", "LOCALE")],
+    "reactions.yaml": [("reactions", "*", kind, "*", "LOCALE") for kind in ("harm", "passed", "missed")],
 }
 
 
@@ -182,6 +183,26 @@ def _check_drill(parts: Parts, problems: list[Problem]) -> None:
         )
 
 
+def _check_reactions(parts: Parts, problems: list[Problem]) -> None:
+    """Reactions belong to known personas and answer known checks: harm lines a negative check,
+    passed and missed lines a rubric check of some step."""
+    if parts.reactions is None:
+        return
+    dealer_ids = {d.id for d in parts.dealers}
+    rubric_ids = {c.id for _, step in parts.steps for c in step.rubric}
+    harm_ids = {n.id for n in parts.scoring.negative_checks} if parts.scoring else set()
+    for persona, reactions in parts.reactions.reactions.items():
+        if dealer_ids and persona not in dealer_ids:
+            problems.append(Problem("reactions.yaml", f"reactions.{persona}", f"no dealer persona {persona!r}"))
+        for kind, known in (("harm", harm_ids), ("passed", rubric_ids), ("missed", rubric_ids)):
+            for check_id in getattr(reactions, kind):
+                if known and check_id not in known:
+                    where = "negative check in scoring.yaml" if kind == "harm" else "rubric check of any step"
+                    problems.append(
+                        Problem("reactions.yaml", f"reactions.{persona}.{kind}.{check_id}", f"no {where} {check_id!r}")
+                    )
+
+
 def check_parts(parts: Parts, problems: list[Problem]) -> None:
     """Every cross-check over a read pack; problems are appended to `problems`."""
     _check_ids(parts, problems)
@@ -189,3 +210,4 @@ def check_parts(parts: Parts, problems: list[Problem]) -> None:
         _check_templates(parts, problems)
     _check_ui(parts.ui, problems)
     _check_drill(parts, problems)
+    _check_reactions(parts, problems)

@@ -2,7 +2,7 @@
 
 `FILES` says, for every file of a pack, which schema model it holds and how:
 
-    one      the whole file is one record (roleplay.yaml, scoring.yaml, drill.yaml)
+    one      the whole file is one record (roleplay.yaml, scoring.yaml, drill.yaml, reactions.yaml)
     each     every file matching a glob is one record (steps/*.yaml)
     items    a list under one key, each item validated on its own so one broken item
              does not hide the others from the cross-checks (products, dealers, objections)
@@ -32,6 +32,7 @@ from knowledge.schema import (
     Problem,
     Product,
     Products,
+    ReactionsFile,
     Roleplay,
     Scoring,
     Step,
@@ -61,6 +62,7 @@ FILES: tuple[PackFile, ...] = (
     PackFile("roleplay.yaml", "roleplay", Roleplay),
     PackFile("scoring.yaml", "scoring", Scoring),
     PackFile("drill.yaml", "drill", Drill),
+    PackFile("reactions.yaml", "reactions", ReactionsFile),
     PackFile("ui.yaml", "ui", Text, "keyed"),
 )
 
@@ -77,6 +79,7 @@ class Parts:
     roleplay: Roleplay | None = None
     scoring: Scoring | None = None
     drill: Drill | None = None
+    reactions: ReactionsFile | None = None
     ui: dict[str, Text] = field(default_factory=dict)
 
 

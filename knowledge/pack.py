@@ -36,6 +36,7 @@ from knowledge.schema import (  # noqa: F401 - re-exported for the rest of the c
     NegativeCheck,
     Objection,
     ObjectionChecks,
+    PersonaReactions,
     Problem,
     Product,
     Reaction,
@@ -75,6 +76,7 @@ class Pack:
     scoring: Scoring
     ui: dict[str, Text]
     drill: Drill
+    reactions: dict[str, PersonaReactions]
 
     def objection(self, objection_id: str) -> Objection:
         return next(o for o in self.objections if o.id == objection_id)
@@ -139,4 +141,5 @@ def load_pack(root: Path | str | None = None) -> Pack:
         scoring=parts.scoring,
         ui=parts.ui,
         drill=parts.drill,
+        reactions=dict(parts.reactions.reactions),
     )

@@ -121,6 +121,20 @@ class Reactions(ByKey):
     agreement: Reaction
 
 
+class PersonaReactions(Strict):
+    """What one persona says after the rep's move, chosen by what the rep did (reactions.yaml):
+    `harm` by negative check id, `passed` (the strongest thing done) and `missed` (the most
+    important thing not done) by rubric check id."""
+
+    harm: dict[Slug, Text] = Field(default_factory=dict)
+    passed: dict[Slug, Text] = Field(default_factory=dict)
+    missed: dict[Slug, Text] = Field(default_factory=dict)
+
+
+class ReactionsFile(Strict):
+    reactions: dict[Slug, PersonaReactions]
+
+
 class Dealer(Strict):
     id: Slug
     name: Text

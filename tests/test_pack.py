@@ -148,3 +148,21 @@ def test_each_file_of_the_pack_is_parsed_once(monkeypatch):
     monkeypatch.setattr(loader, "read_yaml", lambda path, rel, problems: reads.append(rel) or real(path, rel, problems))
     load_pack(DEFAULT_DIR)
     assert sorted(reads) == sorted(set(reads)) and "drill.yaml" in reads and "ui.yaml" in reads
+
+
+def test_reactions_must_answer_known_personas_and_checks(broken):
+    root, edit = broken
+
+    def spoil(data):
+        lines = data["reactions"]["wang_ideal"]
+        lines["harm"]["bribery"] = lines["harm"]["instant_discount"]  # no such negative check
+        lines["passed"]["small_talk"] = lines["passed"]["personal_opening"]  # no such rubric check
+        lines["missed"]["clarify"]["en"] = "You never asked {{ dealer.nickname }}"  # undefined variable
+        data["reactions"]["mr_nobody"] = {"harm": {}}
+
+    edit("reactions.yaml", spoil)
+    out = run_check(str(root)).stdout
+    assert "reactions.yaml: reactions.wang_ideal.harm.bribery: no negative check" in out
+    assert "reactions.yaml: reactions.wang_ideal.passed.small_talk: no rubric check" in out
+    assert "reactions.yaml: reactions.wang_ideal.missed.clarify.en: template error" in out and "nickname" in out
+    assert "reactions.yaml: reactions.mr_nobody: no dealer persona 'mr_nobody'" in out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bot.service import CoachService, Identity
@@ -46,6 +48,12 @@ def observe(learner: Learner, pack, locale: str, quality: int) -> list[str]:
     return screens
 
 
+def last_session_data(service: CoachService) -> dict:
+    """The data of the most recent session, finished or not, as stored."""
+    row = next(service.storage.db.query("SELECT data FROM sessions ORDER BY id DESC LIMIT 1"))
+    return json.loads(row["data"])
+
+
 def learner_user_id(learner: Learner) -> int:
     return learner.service.storage.find_user(learner.who.channel, learner.who.external_id).id
 
@@ -86,19 +94,59 @@ def test_good_and_poor_answers_meet_different_dealers_and_scorecards(engine, tmp
         service = CoachService(Storage(tmp_path / f"q{quality}.db"), engine)
         learner = prepare(Learner(service, Identity("console", "x", "X")), pack, "zh")
         learner.press_trigger("to_explain").press_trigger("to_show").press_trigger("skip_show")
-        return observe(learner, pack, "zh", quality), service.storage.scores()
+        screens = observe(learner, pack, "zh", quality)
+        moves = last_session_data(service)["moves"]
+        return screens, service.storage.scores(), moves
 
-    good_screens, good_scores = play(3)
-    poor_screens, poor_scores = play(0)
-    reactions = pack.dealer(DEALER).reactions
-    for i, step in enumerate(STEP_IDS[:-1]):  # after each move the dealer answers in kind
-        assert rendered(pack, reactions[step].good, "zh")[:12] in good_screens[i + 1]
-        assert rendered(pack, reactions[step].poor, "zh")[:12] in poor_screens[i + 1]
+    good_screens, good_scores, good_moves = play(3)
+    poor_screens, poor_scores, poor_moves = play(0)
+    lines = pack.reactions[DEALER]
+    for i, step in enumerate(STEP_IDS[:-1]):  # after each move the dealer answers what the rep did
+        for screens, moves, expected_kinds in ((good_screens, good_moves, {"passed"}),
+                                               (poor_screens, poor_moves, {"missed", "harm"})):  # fmt: skip
+            kind, check_id = moves[step]["reaction"]
+            assert kind in expected_kinds
+            assert rendered(pack, getattr(lines, kind)[check_id], "zh")[:12] in screens[i + 1]
     good = {r["step"]: r["score"] for r in good_scores}
     poor = {r["step"]: r["score"] for r in poor_scores}
     assert sum(good.values()) > sum(poor.values()) + 150
     assert "参考示范" in poor_screens[-1] and "课后任务" in poor_screens[-1]
     assert "课后任务" not in good_screens[-1] or good["objection_handling"] < 60
+
+
+DISCOUNT = {
+    "zh": "王老板您好，我私下马上给您加每户五十块补贴，这事别往外说，您今天就把套餐上架吧。",
+    "en": "Hi Mr Wang, I'll give you extra 50 per line out of my own pocket, "
+    "just between us, so put our plan up today.",
+}
+ACKNOWLEDGE = {
+    "zh": "王老板，上回您说返佣拖了两个月，换我也窝火。今天我不带任务来，"
+    "主要想听听您这边的情况，十分钟就够，您现在方便吗？",
+    "en": "Mr Wang, last time you said the commission took two months to arrive. I'd be annoyed too. "
+    "I haven't brought any targets today; I mainly want to hear how things are going here. "
+    "Ten minutes, is now a good time?",
+}
+
+
+@pytest.mark.parametrize("locale", ["zh", "en"])
+def test_the_dealer_answers_a_bribe_differently_from_an_acknowledgement(engine, tmp_path, pack, locale):
+    def first_reaction(text: str) -> tuple[str, list]:
+        service = CoachService(Storage(tmp_path / f"{locale}-{len(text)}.db"), engine)
+        who = Identity("console", "r", "R")
+        service.set_locale(who, locale)
+        learner = prepare(Learner(service, who), pack, locale)
+        learner.press_trigger("to_explain").press_trigger("to_show").press_trigger("skip_show")
+        learner.send(text)
+        return learner.text, last_session_data(service)["moves"]["icebreaking"]["reaction"]
+
+    bribed_screen, bribed = first_reaction(DISCOUNT[locale])
+    heard_screen, heard = first_reaction(ACKNOWLEDGE[locale])
+    lines = pack.reactions[DEALER]
+    assert bribed == ["harm", "instant_discount"]
+    assert rendered(pack, lines.harm["instant_discount"], locale)[:15] in bribed_screen
+    assert heard[0] in ("passed", "missed") and heard != bribed
+    heard_line = rendered(pack, getattr(lines, heard[0])[heard[1]], locale)
+    assert heard_line[:15] in heard_screen and heard_line[:15] not in bribed_screen
 
 
 def test_a_weak_objection_is_due_first_in_the_drill_and_a_good_answer_pushes_it_further_out(engine, tmp_path, pack):
