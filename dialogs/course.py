@@ -82,7 +82,7 @@ class CourseSession(FlowSession):
         return [Choice(p.id, vars={"product": self.local(p.name)}) for p in self.ctx.pack.products]
 
     def intro_view(self) -> dict[str, Any]:
-        return {"steps": [self.local(s.title) for s in self.ctx.pack.steps]}
+        return {"steps": [self.local(s.title) for s in self.ctx.pack.steps], "pass_mark": self.ctx.scorer.PASS_MARK}
 
     def progress(self) -> dict[str, Any]:
         return {"number": self.data.get("step_index", 0) + 1, "total": len(STEP_IDS), "step": self.local(self.step)}
@@ -128,4 +128,5 @@ class CourseSession(FlowSession):
             for s in self.ctx.pack.steps
         ]
         average = round(sum(r["score"] for r in rows) / len(rows))
-        return {"rows": rows, "average": average, "all_passed": all(r["passed"] for r in rows)}
+        all_passed = all(r["passed"] for r in rows)
+        return {"rows": rows, "average": average, "all_passed": all_passed, "pass_mark": self.ctx.scorer.PASS_MARK}
