@@ -21,7 +21,7 @@ def _fail(message: str) -> int:
 
 def cmd_chat(args, settings: Settings) -> int:
     """Console practice."""
-    from bot.console import ConsoleChat
+    from bot.console import for_console, run_chat
     from bot.service import CoachService, Identity
     from bot.storage import Storage, StorageError
     from dialogs.engine import Engine
@@ -31,7 +31,7 @@ def cmd_chat(args, settings: Settings) -> int:
         storage = Storage(args.db or settings.db_path)
     except StorageError as exc:
         return _fail(f"{exc}. Set COACH_DB or --db to a writable file.")
-    service = CoachService(storage, Engine(pack), settings.locale)
+    service = CoachService(storage, Engine(for_console(pack)), settings.locale)
     identity = Identity("console", args.user, args.user)
     if args.locale:
         service.set_locale(identity, args.locale)
@@ -39,9 +39,7 @@ def cmd_chat(args, settings: Settings) -> int:
     if hasattr(stdin, "reconfigure"):
         stdin.reconfigure(errors="replace")
     try:
-        ConsoleChat(service, identity).run(stdin, interactive=stdin.isatty())
-    except KeyboardInterrupt:
-        print()
+        run_chat(service, identity, args.db or settings.db_path, stdin)
     finally:
         storage.close()
     return 0

@@ -78,6 +78,7 @@ UI_VARIABLES: dict[str, set[str]] = {
     "drill.reminder": {"due"},
     # the console front end
     "console.banner": set(),
+    "console.goodbye": set(),
     # every flow
     "common.welcome": {"name"},
     "common.help": {"commands"},
@@ -104,3 +105,14 @@ UI_VARIABLES: dict[str, set[str]] = {
     "common.forgotten": set(),
     "common.forget_kept": set(),
 }
+
+# The terminal's variants (bot/console/wording.py): `console.<key>` replaces `<key>` in
+# `coach chat`, with the same variables.
+CONSOLE_VARIANTS = (
+    "common.help",
+    "common.use_buttons",
+    "common.button_expired",
+    "common.settings",
+    "button.reminder_on",
+)
+UI_VARIABLES |= {f"console.{key}": UI_VARIABLES[key] for key in CONSOLE_VARIANTS}
