@@ -23,12 +23,15 @@ import pytest
 from prompt_toolkit.utils import get_cwidth
 
 from bot.console.wrap import NO_LINE_END, NO_LINE_START
+from knowledge.pack import STEP_IDS
+from tests.helpers import load_labelled
 
 PROMPT_ON = b"\x1b[?2004h"  # the program is reading a line (bracketed paste switched on)
 PROMPT_OFF = b"\x1b[?2004l"  # the line was entered
 LEFT, UP, ENTER, CTRL_D, CTRL_C = b"\x1b[D", b"\x1b[A", b"\r", b"\x04", b"\x03"
 _ESCAPE = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
 TIMEOUT = 60.0
+LABELLED = load_labelled()
 
 
 def columns(text: str) -> int:
@@ -208,3 +211,23 @@ def test_leaving_prints_a_goodbye_on_its_own_line(tmp_path, terminals, key):
     assert goodbye.startswith("Goodbye!")
     os.close(term.master)
     term.master = None
+
+
+def style_of(raw: bytes, text: str) -> set[str]:
+    """The SGR codes in force where `text` is first printed (0 resets, 1 bold, 31 red, 32 green, ...)."""
+    before = raw[: raw.index(text.encode())]
+    codes = re.findall(rb"\x1b\[([0-9;]*)m", before)
+    return set(codes[-1].decode().split(";")) if codes else set()
+
+
+def test_headings_are_bold_and_passed_and_missed_checks_have_their_colours(tmp_path, terminals):
+    answer = next(a["text"] for a in LABELLED if a["locale"] == "en" and a["step"] == STEP_IDS[0] and a["label"] == 2)
+    term = terminals(tmp_path / "coach.db", 100, "--user", "colours", "--locale", "en")
+    for keys in (b"/train", b"1", b"2", answer.replace("\n", " ").encode()):
+        term.type_line(keys)
+    screen = "\n".join(term.printed_lines())
+    assert "✅" in screen and "❌" in screen  # this answer passes some checks and misses others
+    assert "1" in style_of(term.raw, "Step 1 of 5")  # the heading (Telegram <b>) is bold
+    assert "32" in style_of(term.raw, "✅")  # green
+    assert "31" in style_of(term.raw, "❌")  # red
+    assert term.close() == 0
