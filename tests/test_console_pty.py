@@ -231,3 +231,17 @@ def test_headings_are_bold_and_passed_and_missed_checks_have_their_colours(tmp_p
     assert "32" in style_of(term.raw, "✅")  # green
     assert "31" in style_of(term.raw, "❌")  # red
     assert term.close() == 0
+
+
+def test_forget_me_deletes_the_typed_history_too(tmp_path, terminals):
+    db = tmp_path / "coach.db"
+    term = terminals(db, 80, "--user", "private", "--locale", "en")
+    term.type_line("王老板，我是小李".encode())
+    (history,) = (db.parent / "coach.db.history").iterdir()
+    assert "王老板，我是小李" in history.read_text(encoding="utf-8")
+    term.type_line(b"/forget_me")
+    term.type_line(b"1")  # "Yes, delete all my data"
+    assert "Everything stored about you has been deleted" in "\n".join(term.printed_lines())
+    left = history.read_text(encoding="utf-8")
+    assert "王老板" not in left and "/forget_me" not in left
+    assert term.close() == 0
