@@ -239,6 +239,7 @@ def test_forget_me_deletes_the_typed_history_too(tmp_path, terminals):
     term.type_line("王老板，我是小李".encode())
     (history,) = (db.parent / "coach.db.history").iterdir()
     assert "王老板，我是小李" in history.read_text(encoding="utf-8")
+    assert history.stat().st_mode & 0o077 == 0  # answers are private: readable by their owner only
     term.type_line(b"/forget_me")
     term.type_line(b"1")  # "Yes, delete all my data"
     assert "Everything stored about you has been deleted" in "\n".join(term.printed_lines())
