@@ -66,7 +66,9 @@ def learner_progress_png(scores: Sequence[StepScore], step_names: Mapping[str, s
                 axes.plot(times, values, marker="o", label=name)
         _score_axis(axes, text, pass_mark)
         axes.set_xlabel(text.time_axis)
-        axes.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
+        locator = mdates.AutoDateLocator()
+        axes.xaxis.set_major_locator(locator)
+        axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
         if axes.lines:
             axes.legend(loc="lower right", fontsize="small")
         return _png(figure)
