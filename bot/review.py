@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
 import sys
 from importlib.resources import files
 from pathlib import Path
@@ -86,16 +87,34 @@ def build_datasette(db_path: str | Path, password: str = "") -> Datasette:
 
 
 def serve(db_path: str | Path, host: str, port: int, password: str = "") -> None:
-    """Run Datasette until interrupted."""
+    """Run Datasette until interrupted; port 0 picks a free port (the line printed at start names it)."""
     import uvicorn
 
     check_password(host, password)
     datasette = build_datasette(db_path, password)
     asyncio.run(datasette.invoke_startup())
-    where = f"http://{host}:{port}/-/dashboards/{DASHBOARD}"
+    listener = _listen(host, port)
+    port = listener.getsockname()[1]
+    where = f"http://{f'[{host}]' if ':' in host else host}:{port}/-/dashboards/{DASHBOARD}"
     login = f" (log in as {LOGIN_USER!r} with {PASSWORD_ENV})" if password else ""
     print(f"coach review: {Path(db_path)} read-only at {where}{login}; Ctrl-C stops", file=sys.stderr, flush=True)
-    uvicorn.run(datasette.app(), host=host, port=port, log_level="warning", lifespan="on", workers=1)
+    config = uvicorn.Config(datasette.app(), log_level="warning", lifespan="on", workers=1)
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so a taken port or a wrong address is one clear line."""
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        listener = socket.socket(family, kind)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(128)
+    except OSError as exc:
+        raise ReviewError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc} (try another --port or --host)"
+        ) from exc
+    return listener
 
 
 @hookimpl
