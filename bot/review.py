@@ -104,6 +104,8 @@ def serve(db_path: str | Path, host: str, port: int, password: str = "") -> None
 
 def _listen(host: str, port: int) -> socket.socket:
     """The listening socket, bound here so a taken port or a wrong address is one clear line."""
+    if not 0 <= port <= 65535:
+        raise ReviewError(f"--port must be between 0 and 65535 (0 picks a free one), not {port}")
     try:
         family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
         listener = socket.socket(family, kind)

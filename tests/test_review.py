@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -132,3 +133,16 @@ def test_coach_review_of_a_missing_database_says_so_and_creates_nothing(tmp_path
     assert main(["review", "--db", str(tmp_path / "none.db"), "--port", "0"]) == 2
     assert "no database at" in capsys.readouterr().err
     assert not (tmp_path / "none.db").exists()
+
+
+def test_a_taken_port_or_an_impossible_one_is_one_clear_line(log, capsys):
+    from bot.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["review", "--db", str(log), "--port", str(port)]) == 2
+        assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+    assert main(["review", "--db", str(log), "--port", "70000"]) == 2
+    assert "--port must be between 0 and 65535" in capsys.readouterr().err
