@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import sqlite3
 import threading
 
 import pytest
@@ -10,7 +11,7 @@ from openpyxl import load_workbook
 
 from bot.cli import main
 from bot.export import export_log
-from bot.reports import LOG_COLUMNS, learner_summaries, read_only, step_history, team_step_averages
+from bot.reports import LOG_COLUMNS, find_learner, learner_summaries, read_only, step_history, team_step_averages
 from bot.storage import Storage
 from knowledge.pack import STEP_IDS, load_pack
 from tests.manager_log import OTHER, STRONG, WEAK_STEP, fill_log
@@ -145,3 +146,13 @@ def test_export_runs_while_the_bot_keeps_writing_turns(tmp_path):
     assert sum(1 for _ in load_workbook(tmp_path / "during.xlsx", read_only=True)["turns"].iter_rows()) == rows + 1
     assert len(writer_store.turns()) == before + len(written)  # every write landed
     writer_store.close()
+
+
+def test_a_learner_is_found_by_name_id_or_telegram_id_and_the_reader_cannot_write(log):
+    with read_only(log) as conn:
+        by_name = find_learner(conn, STRONG.name)
+        assert by_name is not None
+        assert find_learner(conn, STRONG.external_id) == by_name == find_learner(conn, str(by_name))
+        assert find_learner(conn, "nobody") is None
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            conn.execute("DELETE FROM turns")
