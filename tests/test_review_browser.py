@@ -18,6 +18,7 @@ import pytest
 
 from bot.review import PASSWORD_ENV
 from knowledge.pack import load_pack
+from tests.helpers import wait_until
 from tests.manager_log import STRONG, WEAK_STEP, fill_log
 
 CHROMIUM = shutil.which("chromium")
@@ -28,6 +29,8 @@ if CHROMIUM is None and not os.environ.get("CI"):
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
+expect.set_options(timeout=30_000)  # a loaded CI machine may take a while to draw the charts
+
 
 @pytest.fixture(scope="module")
 def review_url(tmp_path_factory):
@@ -35,14 +38,16 @@ def review_url(tmp_path_factory):
     path = tmp_path_factory.mktemp("browser") / "coach.db"
     storage = fill_log(path, load_pack())  # kept open, as a running bot keeps it
     env = {**os.environ, PASSWORD_ENV: PASSWORD}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "review", "--port", "0", "--db", str(path)],
-        stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+    log_file = path.with_suffix(".log")
+    with log_file.open("w") as stderr:  # a file, not a pipe: a chatty server can never block on a full pipe
+        server = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "review", "--port", "0", "--db", str(path)], stderr=stderr, env=env
+        )
     try:
-        line = server.stderr.readline()  # the one line printed once the socket is bound
-        match = re.search(r"(http://127\.0\.0\.1:\d+)/", line)
-        assert match, f"coach review did not start: {line}{server.stderr.read() if server.poll() is not None else ''}"
+        # coach review prints its address once the socket is bound (and listening: no request can be too early).
+        started = wait_until(lambda: "read-only at" in log_file.read_text() or server.poll() is not None, 120)
+        match = re.search(r"(http://127\.0\.0\.1:\d+)/", log_file.read_text())
+        assert started and match, f"coach review did not start: {log_file.read_text()}"
         yield match.group(1)
     finally:
         server.terminate()
