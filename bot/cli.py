@@ -1,4 +1,4 @@
-"""The `coach` command: console practice, content checks, scoring from the shell."""
+"""The `coach` command: console practice, content checks, scoring from the shell, managers' reports."""
 
 from __future__ import annotations
 
@@ -118,6 +118,73 @@ def cmd_score(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_review(args, settings: Settings) -> int:
+    """The session log in a browser (Datasette), read-only."""
+    import os
+
+    from bot.reports import ReportError
+    from bot.review import PASSWORD_ENV, ReviewError, serve
+
+    try:
+        serve(args.db or settings.db_path, args.host, args.port, os.environ.get(PASSWORD_ENV, ""))
+    except (ReviewError, ReportError) as exc:
+        return _fail(str(exc))
+    return 0
+
+
+def cmd_report(args, settings: Settings) -> int:
+    """A table of every learner: sessions, last activity, average per step, weakest step."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from bot.reports import ReportError, learner_summaries, read_only
+
+    try:
+        with read_only(args.db or settings.db_path) as conn:
+            summaries = learner_summaries(conn)
+    except ReportError as exc:
+        return _fail(str(exc))
+    table = Table(title=f"Learners ({len(summaries)})")
+    for column in ("learner", "id", "sessions", "last activity", *STEP_IDS, "weakest step"):
+        table.add_column(column, justify="right" if column in STEP_IDS or column in ("id", "sessions") else "left")
+    for s in summaries:
+        averages = [f"{s.step_averages[step]:.0f}" if step in s.step_averages else "-" for step in STEP_IDS]
+        last = (s.last_activity or "-")[:16].replace("T", " ")
+        table.add_row(s.name, str(s.user_id), str(s.sessions), last, *averages, s.weakest_step or "-")
+    Console(width=args.width).print(table)
+    return 0
+
+
+def cmd_export(args, settings: Settings) -> int:
+    """The session log as CSV or XLSX."""
+    import time
+    from datetime import date
+
+    from rich.progress import Progress
+
+    from bot.export import export_log
+    from bot.reports import ReportError
+
+    since = None
+    if args.since:
+        try:
+            since = date.fromisoformat(args.since).isoformat()
+        except ValueError:
+            return _fail(f"--since must be a date like 2026-12-01, not {args.since!r}")
+    started = time.perf_counter()
+    try:
+        with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
+            task = bar.add_task("exporting turns", total=None)
+            rows = export_log(args.db or settings.db_path, args.out, args.format, since,
+                              progress=lambda done, total: bar.update(task, completed=done, total=total))  # fmt: skip
+    except ReportError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot write {args.out!r}: {exc.strerror or exc}")
+    print(f"coach: {rows} turns written to {args.out} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coach", description="Channel Coach (渠道教练): sales coaching bot.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -146,6 +213,25 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--locale", choices=LOCALES)
     score.add_argument("text", nargs="+", help="the answer ('-' reads it from stdin)")
     score.set_defaults(func=cmd_score)
+
+    review = sub.add_parser("review", help="browse the session log in a web browser (Datasette, read-only)")
+    review.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; any other "
+                        "needs COACH_REVIEW_PASSWORD)")  # fmt: skip
+    review.add_argument("--port", type=int, default=8001, help="port to listen on (default 8001)")
+    review.add_argument("--db", help="SQLite file (default: COACH_DB or coach.db)")
+    review.set_defaults(func=cmd_review)
+
+    report = sub.add_parser("report", help="a table of every learner's practice in the terminal")
+    report.add_argument("--db", help="SQLite file (default: COACH_DB or coach.db)")
+    report.add_argument("--width", type=int, help="table width in characters (default: the terminal's)")
+    report.set_defaults(func=cmd_report)
+
+    export = sub.add_parser("export", help="write the session log to a CSV or XLSX file")
+    export.add_argument("--format", required=True, choices=("csv", "xlsx"))
+    export.add_argument("--out", required=True, help="the file to write")
+    export.add_argument("--since", help="only turns from this date on (YYYY-MM-DD, UTC)")
+    export.add_argument("--db", help="SQLite file (default: COACH_DB or coach.db)")
+    export.set_defaults(func=cmd_export)
     return parser
 
 
