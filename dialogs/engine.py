@@ -49,6 +49,7 @@ class Event:
     text: str = ""  # what the user typed
     session_id: int | None = None  # for buttons: the session that offered them, when known
     state: str | None = None  # for buttons: the state that offered them, when known
+    version: int | None = None  # for buttons: the session version that offered them, when known
 
     @classmethod
     def from_text(cls, raw: str) -> Event:
@@ -80,6 +81,7 @@ class SessionRecord:
     state: str
     data: dict[str, Any]
     status: str = "active"  # active, finished or cancelled
+    version: int = 0  # changes on every step; a button from an older version has expired
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ class Reply:
     score: int | None = None
     session_id: int | None = None  # where the buttons were offered: set by the service once saved
     state: str | None = None
+    version: int | None = None  # the session's version when the buttons were offered: set by the service
 
 
 @dataclass

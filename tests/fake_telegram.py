@@ -124,6 +124,11 @@ class RecordingRequest(BaseRequest):
         return (200 if payload["ok"] else payload["error_code"]), json.dumps(payload).encode()
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # many users at once: the default backlog of 5 would reset connections
+
+
 class FakeBotApiServer:
     """FakeBotApi over real HTTP at http://127.0.0.1:<port>/bot<token>/<method>."""
 
@@ -157,8 +162,7 @@ class FakeBotApiServer:
             def log_message(self, *args):
                 """Quiet."""
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
