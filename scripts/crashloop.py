@@ -115,8 +115,7 @@ class Audit:
                 f"updates processed twice:              {self.processed_twice}",
                 f"committed message parts:              {self.committed_parts}",
                 f"replies committed and never sent:     {self.lost_replies}",
-                f"duplicate replies:                    {self.duplicate_replies}"
-                f" (most after one kill: {per_kill})",
+                f"duplicate replies:                    {self.duplicate_replies} (most after one kill: {per_kill})",
                 f"replies sent that were never committed (errors): {self.unexpected_replies}",
                 f"presses never acknowledged:           {self.presses_never_acknowledged}",
                 f"presses acknowledged, never processed: {self.presses_acknowledged_never_processed}",
@@ -144,9 +143,7 @@ class Bot:
 
     def start(self) -> None:
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "run"], env=self.env, stdout=log, stderr=log
-            )
+            self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], env=self.env, stdout=log, stderr=log)
 
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)

@@ -31,6 +31,7 @@ class FakeBotApi:
     def __init__(self):
         self.calls: list[tuple[str, dict]] = []
         self.updates: list[dict] = []  # not yet confirmed by an offset
+        self.polls = 0  # getUpdates calls (not kept in `calls`: there are many)
         self._message_ids = itertools.count(1)
         self._changed = threading.Condition()
         self._failures: dict[str, list[dict]] = {}
@@ -43,6 +44,7 @@ class FakeBotApi:
 
     def call(self, method: str, params: dict) -> dict:
         if method == "getUpdates":
+            self.polls += 1
             return {"ok": True, "result": self._get_updates(params)}
         with self._changed:
             self.calls.append((method, params))
