@@ -49,6 +49,7 @@ class _Snapshot:
     """What a turn read before stepping the engine; the write checks it is still true."""
 
     row: UserRow
+    user: User  # the row as the engine sees it, with the drill deck
     sessions: list[SessionRecord]
 
     @property
@@ -74,7 +75,7 @@ class CoachService:
             snapshot = self._read(who, update_id)
             if snapshot is None:
                 return []
-            user = self._learner(snapshot.row)
+            user = snapshot.user
             session, *paused = snapshot.sessions or [None]
             outcome = self.engine.handle(user, session, event, tuple(paused))
             try:
@@ -92,7 +93,9 @@ class CoachService:
             if row is None:
                 with self.storage.transaction():
                     row = self._ensure_user(who)
-            return _Snapshot(row, self.storage.active_sessions(row.id))
+            # everything is read here, under the lock: a thread touching the connection while another one
+            # waits in SQLite's busy handler blocks on the connection's mutex, and was seen to freeze the process
+            return _Snapshot(row, self._learner(row), self.storage.active_sessions(row.id))
 
     def _write(self, who, snapshot, user, session, event, outcome, update_id, queue) -> list[Reply]:
         with self._lock:
