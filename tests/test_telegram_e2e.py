@@ -130,6 +130,21 @@ def test_a_broken_start_says_what_to_fix(server, tmp_path):
         assert TOKEN not in result.stderr
 
 
+def test_a_token_telegram_refuses_fails_the_start_in_one_line_without_the_token(server, tmp_path):
+    refused = "987654:THIS-token-is-well-formed-but-unknown-xyz"  # the fake answers 401 for any other token
+    env = {**os.environ, "TELEGRAM_API_BASE_URL": server.base_url, "COACH_DB": str(tmp_path / "c.db"),
+           "TELEGRAM_BOT_TOKEN": refused}  # fmt: skip
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "run"], env=env, capture_output=True, text=True,
+                            timeout=60)  # fmt: skip
+    assert result.returncode == 2
+    assert "Telegram refused TELEGRAM_BOT_TOKEN" in result.stderr
+    lines = result.stderr.splitlines()
+    assert len([line for line in lines if line.startswith("coach:")]) == 1  # one line says what to fix
+    assert not [line for line in lines if " ERROR " in line or " WARNING " in line or "Traceback" in line]
+    for output in (result.stdout, result.stderr):
+        assert refused not in output and refused.split(":")[1] not in output
+
+
 def free_port() -> int:
     import socket
 
