@@ -125,7 +125,7 @@ class CoachService:
             if outcome.forget:  # no WAL frame or free page may keep what was deleted
                 self.storage.checkpoint()
         if outcome.forget and self.inbox is not None:
-            self.inbox.forget(who.channel, who.external_id)
+            self.inbox.forget(who.channel, who.external_id, update_id)
         return replies
 
     def _ensure_user(self, who: Identity) -> UserRow:

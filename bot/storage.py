@@ -550,10 +550,19 @@ class Inbox:
                 [now(), channel, update_id],
             )
 
-    def forget(self, channel: str, sender: str) -> None:
-        """Delete every row of a user and truncate the WAL (see /forget_me)."""
+    def forget(self, channel: str, sender: str, up_to: int | None = None) -> None:
+        """Blank every row of a user up to update `up_to` (all when None) and truncate the WAL (/forget_me).
+
+        What is left of a row is (channel, update id): no text, no sender, enough to recognise a
+        redelivery of an update already handled. Updates the user sent after `up_to` stay: they come
+        from the user starting afresh.
+        """
         with self._lock:
-            self.conn.execute("DELETE FROM inbox WHERE channel = ? AND sender = ?", [channel, sender])
+            self.conn.execute(
+                "UPDATE inbox SET sender = NULL, payload = NULL, handled_at = coalesce(handled_at, ?)"
+                " WHERE channel = ? AND sender = ? AND update_id <= ?",
+                [now(), channel, sender, up_to if up_to is not None else 2**62],
+            )
             _checkpoint(self.conn)
 
     def prune(self, before: str) -> int:

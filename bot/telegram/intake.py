@@ -51,6 +51,8 @@ class Intake:
         for update in updates:
             if update.update_id in new:
                 if update.callback_query is not None:
+                    # noted before the handler can run, so it does not answer a second time
+                    self.app.bot_data.setdefault("acknowledged", set()).add(update.callback_query.id)
                     self._start(self._acknowledge(update))
                 self._dispatch(update)
 
@@ -83,6 +85,5 @@ class Intake:
 
     async def _acknowledge(self, update: Update) -> None:
         query = update.callback_query
-        self.app.bot_data.setdefault("acknowledged", set()).add(query.id)  # the handler need not answer again
         with contextlib.suppress(TelegramError):  # too old, or the network: the press is saved all the same
             await query.answer()
