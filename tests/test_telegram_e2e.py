@@ -179,8 +179,8 @@ def test_webhook_mode_registers_a_secret_and_refuses_requests_without_it(server,
         registered = next(p for m, p in api.calls if m == "setWebhook")
         assert registered["url"] == url and registered["secret_token"] == "s3cret-For_Tests"
 
-        def post(secret):
-            body = json.dumps(message_update(REP, "/start")).encode()
+        def post(secret, update=None):
+            body = json.dumps(update or message_update(REP, "/start")).encode()
             headers = {"Content-Type": "application/json"}
             if secret:
                 headers["X-Telegram-Bot-Api-Secret-Token"] = secret
@@ -193,10 +193,15 @@ def test_webhook_mode_registers_a_secret_and_refuses_requests_without_it(server,
                 return None
 
         assert wait_until(lambda: post("s3cret-For_Tests") == 200)
+        with sqlite3.connect(tmp_path / "c.db-inbox") as conn:  # stored before the 200
+            assert conn.execute("SELECT count(*) FROM inbox").fetchone() == (1,)
         assert "渠道教练" in api.wait_for_sent(1, REP)[-1]["text"]
+        update = message_update(REP, "/help")
+        assert post("s3cret-For_Tests", update) == 200 and post("s3cret-For_Tests", update) == 200  # redelivered
+        assert wait_until(lambda: len(api.sent(REP)) >= 2)
         assert post("wrong") == 403 and post(None) == 403
-        time.sleep(0.3)
-        assert len(api.sent(REP)) == 1  # nothing answered without the secret
+        time.sleep(0.5)
+        assert len(api.sent(REP)) == 2  # the redelivered /help answered once; nothing without the secret
     finally:
         stop(proc)
     assert "s3cret-For_Tests" not in (tmp_path / "bot.log").read_text()

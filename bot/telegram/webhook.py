@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 
 import tornado.httpserver
 import tornado.web
@@ -51,7 +52,7 @@ class UpdateReceiver(tornado.web.RequestHandler):
 
 async def start_webhook(bot: Bot, intake: Intake, *, url: str, path: str, listen: str, port: int, secret: str):
     """Listen, then register the webhook with Telegram; returns the server (call `.stop()`)."""
-    routes = [(f"/{path}/?", UpdateReceiver, {"intake": intake, "bot": bot, "secret": secret})]
+    routes = [(f"/{re.escape(path)}/?", UpdateReceiver, {"intake": intake, "bot": bot, "secret": secret})]
     server = tornado.httpserver.HTTPServer(tornado.web.Application(routes, log_function=lambda handler: None))
     server.listen(port, listen)
     await bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
