@@ -77,6 +77,9 @@ def cmd_run(args, settings: Settings) -> int:
         return _fail("Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized): copy the token again from @BotFather")
     except TelegramError as exc:  # unreachable at start, or refused a request; the text may hold a URL
         return _fail(f"Telegram could not be reached or refused the start: {redact(str(exc), secrets)}")
+    except Exception:  # a bug: logged with its traceback, through the formatter that blanks the token
+        logging.getLogger("coach").exception("coach run stopped by an unexpected error")
+        return 1
     finally:
         inbox.close()
         storage.close()

@@ -38,6 +38,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from bot.telegram.render import split_message
@@ -62,7 +63,7 @@ class TimedFakeBotApi(FakeBotApi):
     """The fake Bot API, noting when each call arrived (to tell which restart a duplicate came from)."""
 
     def call(self, method: str, params: dict) -> dict:
-        params["_at"] = time.monotonic()
+        params["_at"] = time.time()  # wall clock, to compare with the bot's `created_at`
         return super().call(method, params)
 
 
@@ -241,7 +242,7 @@ def audit(api: TimedFakeBotApi, crowd: Crowd, db: Path, kill_times: list[float])
             r[0] for r in conn.execute("SELECT update_id FROM turns WHERE direction = 'in' AND update_id IS NOT NULL")
         )
         outgoing = conn.execute(
-            "SELECT u.external_id, t.text FROM turns t JOIN users u ON u.id = t.user_id"
+            "SELECT u.external_id, t.text, t.created_at FROM turns t JOIN users u ON u.id = t.user_id"
             " WHERE t.direction = 'out' AND u.channel = 'telegram'"
         ).fetchall()
         sessions = conn.execute("SELECT id, flow, state FROM sessions").fetchall()
@@ -252,33 +253,38 @@ def audit(api: TimedFakeBotApi, crowd: Crowd, db: Path, kill_times: list[float])
     never_processed = [uid for uid in pushed if uid not in incoming]
     processed_twice = sum(n - 1 for n in incoming.values() if n > 1)
 
-    expected: dict[int, Counter] = defaultdict(Counter)
-    for chat, text in outgoing:
+    # Per chat and message part, in time order: a commit owes one send; a send nothing was owed for is a
+    # duplicate (attributed to the restart it came after); what is still owed at the end was lost.
+    events: dict[tuple[int, str], list[tuple[float, int]]] = defaultdict(list)
+    for chat, text, created_at in outgoing:
         for part in split_message(text):
-            expected[int(chat)][part] += 1
+            events[int(chat), part].append((datetime.fromisoformat(created_at).timestamp(), 0))
     with api._changed:
         calls = list(api.calls)
-    received: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     acknowledged = set()
     for method, params in calls:
         if method == "sendMessage" and _refusal(params) is None:
-            received[int(params["chat_id"])][params["text"]].append(params["_at"])
+            events[int(params["chat_id"]), params["text"]].append((params["_at"], 1))
         elif method == "answerCallbackQuery":
             acknowledged.add(str(params.get("callback_query_id")))
-    lost = duplicates = unexpected = 0
+    lost = duplicates = unexpected = committed = 0
     per_kill: Counter = Counter()
     per_kill_and_chat: Counter = Counter()
-    for chat in set(expected) | set(received):
-        for part in set(expected[chat]) | set(received[chat]):
-            want, times = expected[chat][part], sorted(received[chat][part])
-            if want == 0:
-                unexpected += len(times)
-                continue
-            lost += max(0, want - len(times))
-            for at in times[want:]:  # the later copies are the duplicates
+    for (chat, _), timeline in events.items():
+        owed = 0
+        for at, is_send in sorted(timeline):
+            if not is_send:
+                owed += 1
+                committed += 1
+            elif owed:
+                owed -= 1
+            elif not any(not s for _, s in timeline):
+                unexpected += 1  # never committed at all: an error message
+            else:
                 duplicates += 1
                 per_kill[_epoch(at, kill_times)] += 1
                 per_kill_and_chat[_epoch(at, kill_times), chat] += 1
+        lost += owed
     presses = {u["update_id"]: u["callback_query"]["id"] for u in pushed.values() if "callback_query" in u}
     invalid = [f"session {sid}: {flow}/{state}" for sid, flow, state in sessions
                if flow not in flows or state not in flows[flow].machine.states]  # fmt: skip
@@ -288,7 +294,7 @@ def audit(api: TimedFakeBotApi, crowd: Crowd, db: Path, kill_times: list[float])
         updates=len(pushed),
         never_processed=len(never_processed),
         processed_twice=processed_twice,
-        committed_parts=sum(sum(c.values()) for c in expected.values()),
+        committed_parts=committed,
         lost_replies=lost,
         duplicate_replies=duplicates,
         duplicates_per_kill=dict(per_kill),
@@ -312,7 +318,7 @@ def _quiet(api: TimedFakeBotApi, seconds: float, limit: float) -> None:
         with api._changed:
             last = max((p["_at"] for m, p in api.calls if m == "sendMessage"), default=0.0)
             pending = bool(api.updates)
-        if not pending and time.monotonic() - last > seconds:
+        if not pending and time.time() - last > seconds:
             return
         time.sleep(0.2)
 
@@ -344,7 +350,7 @@ def crashloop(
             for _ in range(kills):
                 time.sleep(rng.uniform(min_up, max_up))
                 bot.kill()
-                kill_times.append(time.monotonic())
+                kill_times.append(time.time())
                 bot.start()
             crowd.done.wait(timeout=actions * (patience + 1) + 60)
             _quiet(api, seconds=3.0, limit=60.0)
