@@ -158,21 +158,17 @@ def _migration_2(db: sqlite_utils.Database) -> None:
 def _migration_3(db: sqlite_utils.Database) -> None:
     """Session versions (stale-button check), the outbox and the handled updates (nothing lost, nothing twice)."""
     db.execute("ALTER TABLE sessions ADD COLUMN version INTEGER NOT NULL DEFAULT 0")
-    _create_table(
-        db,
-        "outbox",
-        {
-            "id": int,
-            "channel": str,
-            "chat": str,
-            "user_id": int,  # NULL for a reply to a user who was just forgotten
-            "update_id": int,
-            "reply": str,  # the engine's reply as JSON: text, buttons, session id, state, version
-            "parts_sent": int,  # a long reply goes out in parts: how many Telegram already accepted
-            "created_at": str,
-        },
-        not_null={"channel", "chat", "reply", "parts_sent", "created_at"},
-        defaults={"parts_sent": 0},
+    # AUTOINCREMENT: a sent reply's row is deleted, and its id must never be given to a later reply
+    db.execute(
+        "CREATE TABLE [outbox] ("
+        " [id] INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " [channel] TEXT NOT NULL,"
+        " [chat] TEXT NOT NULL,"
+        " [user_id] INTEGER,"  # NULL for a reply to a user who was just forgotten
+        " [update_id] INTEGER,"
+        " [reply] TEXT NOT NULL,"  # the engine's reply as JSON: text, buttons, session id, state, version
+        " [parts_sent] INTEGER NOT NULL DEFAULT 0,"  # a long reply goes out in parts: how many Telegram accepted
+        " [created_at] TEXT NOT NULL)"
     )
     db.execute("CREATE INDEX idx_outbox_chat ON outbox(channel, chat, id)")
     db.execute("CREATE INDEX idx_outbox_user ON outbox(user_id)")

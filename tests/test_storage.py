@@ -76,3 +76,10 @@ def test_a_database_of_schema_2_gains_session_versions_the_outbox_and_handled_up
     assert store.active_session(1).version == 0 and store.active_session(1).state == "explain"
     assert {"outbox", "handled_updates"} <= set(store.db.table_names())
     store.close()
+
+
+def test_a_sent_replys_outbox_id_is_never_given_to_a_later_reply(storage):
+    first = storage.queue_reply(channel="telegram", chat="5", user_id=None, update_id=None, reply="{}")
+    storage.reply_sent(first)  # the newest row is deleted: a plain rowid would be handed out again
+    second = storage.queue_reply(channel="telegram", chat="5", user_id=None, update_id=None, reply="{}")
+    assert second > first

@@ -300,3 +300,14 @@ def test_waiting_for_a_lock_happens_in_sqlite_not_in_python(tmp_path):
     store = Storage(tmp_path / "c.db")
     assert store.db.execute("PRAGMA busy_timeout").fetchone()[0] >= 30_000
     store.close()
+
+
+async def test_a_queue_read_before_another_flush_sent_it_is_not_sent_twice(tmp_path, engine):
+    async with Bot(tmp_path, engine) as bot:
+        service = bot.app.bot_data["service"]
+        who = Identity("telegram", str(CHAT), "Li", "zh-hans")
+        service.handle(who, Event.from_text("/start"), update_id=7001, queue=True)
+        read_by_the_handler = service.queued_replies("telegram", str(CHAT))
+        await bot.outbox.flush_all()  # the sweep gets there first
+        await bot.outbox.flush(str(CHAT), read_by_the_handler)
+        assert len(bot.texts()) == 1

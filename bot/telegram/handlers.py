@@ -45,16 +45,24 @@ def outbox_of(context: ContextTypes.DEFAULT_TYPE) -> OutboxSender:
     return context.bot_data["outbox"]
 
 
-async def commit(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Event) -> None:
-    """Hand one event to the service: its turn and its replies are committed together."""
-    who = identity(update)
-    await workers_of(context).run(service_of(context).handle, who, event, update.update_id, queue=True)
+async def commit(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Event) -> list:
+    """Hand one event to the service: its turn and its replies are committed together.
+
+    Returns the chat's queued replies, read in the same worker call (one trip to the thread pool).
+    """
+    who, service = identity(update), service_of(context)
+
+    def turn() -> list:
+        service.handle(who, event, update.update_id, queue=True)
+        return service.queued_replies(who.channel, who.external_id)
+
+    return await workers_of(context).run(turn)
 
 
 async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Event) -> None:
     """Commit the event's turn, then send what it queued."""
-    await commit(update, context, event)
-    await outbox_of(context).flush(identity(update).external_id)
+    queued = await commit(update, context, event)
+    await outbox_of(context).flush(identity(update).external_id, queued)
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -67,13 +75,13 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     event = decode_button(query.data) or Event("button", "unknown_button")  # answered "this button has expired"
     try:
-        await commit(update, context, event)
+        queued = await commit(update, context, event)
     finally:  # after the commit; also when it failed, so the user's spinner stops (the error handler explains)
         await acknowledge(query, context)
     if isinstance(query.message, Message):
         with contextlib.suppress(TelegramError):  # already edited (a double press) or too old: harmless
             await query.edit_message_reply_markup(reply_markup=None)
-    await outbox_of(context).flush(identity(update).external_id)
+    await outbox_of(context).flush(identity(update).external_id, queued)
 
 
 async def acknowledge(query: CallbackQuery, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -20,6 +20,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.service import CoachService
 from bot.telegram.render import messages
 from bot.telegram.workers import Workers
+from dialogs.engine import Reply
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
@@ -35,21 +36,32 @@ class OutboxSender:
         self.workers = workers
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: dict[str, int] = {}
+        self._sent_up_to: dict[str, int] = {}  # chat -> newest outbox id sent by this process (ids only grow)
+        self._interrupted: set[str] = set()  # chats whose last flush stopped part-way: read their queue afresh
 
-    async def flush(self, chat: str) -> None:
-        """Send every queued reply of a chat, oldest first."""
+    async def flush(self, chat: str, queued: list[tuple[int, Reply, int]] | None = None) -> None:
+        """Send every queued reply of a chat, oldest first.
+
+        `queued` is the chat's queue as the caller read it right after committing its turn (saving a
+        trip to the database); replies another flush sent meanwhile are skipped.
+        """
         lock = self._locks.setdefault(chat, asyncio.Lock())
         self._waiting[chat] = self._waiting.get(chat, 0) + 1
         try:
             async with lock:
-                await self._send_queued(chat)
+                if queued is None or chat in self._interrupted:
+                    queued = await self.workers.run(self.service.queued_replies, CHANNEL, chat)
+                self._interrupted.discard(chat)
+                await self._send(chat, queued)
         finally:
             self._waiting[chat] -= 1
             if not self._waiting[chat]:
                 del self._waiting[chat], self._locks[chat]
 
-    async def _send_queued(self, chat: str) -> None:
-        for outbox_id, reply, parts_sent in await self.workers.run(self.service.queued_replies, CHANNEL, chat):
+    async def _send(self, chat: str, queued: list[tuple[int, Reply, int]]) -> None:
+        for outbox_id, reply, parts_sent in queued:
+            if outbox_id <= self._sent_up_to.get(chat, 0):
+                continue
             parts = messages(reply)
             for index in range(parts_sent, len(parts)):
                 try:
@@ -62,10 +74,12 @@ class OutboxSender:
                     break
                 except TelegramError as exc:  # network, flood control: stays queued, sent on the next attempt
                     log.warning("reply %s not sent yet: %r", outbox_id, exc)
+                    self._interrupted.add(chat)
                     return
                 if index + 1 < len(parts):
                     await self.workers.run(self.service.reply_parts_sent, outbox_id, index + 1)
             await self.workers.run(self.service.reply_sent, outbox_id)
+            self._sent_up_to[chat] = outbox_id
 
     async def flush_all(self) -> None:
         """Send what every chat has queued (after a restart, and now and then)."""
