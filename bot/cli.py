@@ -47,27 +47,40 @@ def cmd_chat(args, settings: Settings) -> int:
 
 def cmd_run(args, settings: Settings) -> int:
     """The Telegram bot."""
-    from bot.logs import setup_logging
+    from telegram.error import InvalidToken, TelegramError
+
+    from bot.logs import redact, setup_logging
     from bot.service import CoachService
-    from bot.storage import Storage, StorageError
+    from bot.storage import Inbox, Storage, StorageError
     from bot.telegram.app import build_application, check_token, run
     from dialogs.engine import Engine
 
     check_token(settings.token)
-    setup_logging([settings.token, settings.webhook_secret])
+    secrets = [settings.token, settings.webhook_secret]
+    setup_logging(secrets)
     pack = load_pack(settings.knowledge_dir)
     try:
         storage = Storage(args.db or settings.db_path)
+        inbox = Inbox.beside(storage)
     except StorageError as exc:
         return _fail(f"{exc}. Set COACH_DB (or --db) to a writable file.")
-    app = build_application(settings, CoachService(storage, Engine(pack), settings.locale))
+    service = CoachService(storage, Engine(pack), settings.locale, inbox=inbox)
+    app = build_application(settings, service, inbox=inbox)
     logging.getLogger("coach").info(
         "Channel Coach starting: database %s, content %s, default language %s",
         storage.path, pack.root, settings.locale,
     )  # fmt: skip
     try:
         run(app, webhook_url=args.webhook_url, port=args.port, secret=settings.webhook_secret, listen=args.listen)
+    except InvalidToken:
+        return _fail("Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized): copy the token again from @BotFather")
+    except TelegramError as exc:  # unreachable at start, or refused a request; the text may hold a URL
+        return _fail(f"Telegram could not be reached or refused the start: {redact(str(exc), secrets)}")
+    except Exception:  # a bug: logged with its traceback, through the formatter that blanks the token
+        logging.getLogger("coach").exception("coach run stopped by an unexpected error")
+        return 1
     finally:
+        inbox.close()
         storage.close()
     return 0
 

@@ -9,6 +9,7 @@ returned (dialogs/effects.py) through the existing `bot/storage.py` methods.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from bot.storage import Storage
@@ -19,13 +20,16 @@ from dialogs.turn import Event, Outcome, SessionRecord
 
 @dataclass(frozen=True)
 class StorageReader:
-    """Stored facts of one user, read only when a flow asks for them."""
+    """Stored facts of one user, read only when a flow asks for them (under `lock`, when given: the
+    service's lock on the shared connection)."""
 
     storage: Storage
     user_id: int
+    lock: AbstractContextManager | None = None
 
     def drill_cards(self) -> tuple[DrillCard, ...]:
-        return tuple(self.storage.drill_cards(self.user_id))
+        with self.lock or nullcontext():
+            return tuple(self.storage.drill_cards(self.user_id))
 
 
 @dataclass(frozen=True)

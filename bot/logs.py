@@ -10,16 +10,24 @@ from __future__ import annotations
 import logging
 
 
+def redact(text: str, secrets: list[str]) -> str:
+    """The text with every secret (and the token's secret part on its own) blanked."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+            _, _, key = secret.partition(":")
+            if len(key) >= 20:
+                text = text.replace(key, "[redacted]")
+    return text
+
+
 class RedactingFormatter(logging.Formatter):
     def __init__(self, secrets: list[str], fmt: str):
         super().__init__(fmt)
         self._secrets = [s for s in secrets if s]
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        for secret in self._secrets:
-            text = text.replace(secret, "[redacted]")
-        return text
+        return redact(super().format(record), self._secrets)
 
 
 def setup_logging(secrets: list[str], level: int = logging.INFO) -> None:

@@ -1,19 +1,29 @@
 """Load the session, step the engine, save the outcome: what every front end calls.
 
-One call is one transaction: the incoming turn, the session's new state, the
-outgoing turns and the scores are committed together, so a crash at any point
-leaves either all of them or none, and the user resumes where the log says.
+A turn is a short read, the engine (pure, and it may score for ~100 ms, so it
+runs outside any lock or transaction), then a short write. The write is one
+transaction: the incoming turn, the session's new state, the outgoing turns,
+the scores and (for front ends that deliver later, like Telegram) the replies
+to send go together, so a crash at any point leaves either all of them or
+none. Before writing, the turn checks that the user's sessions are still the
+ones it read (their versions); if not, it reads and steps again.
+
+Every method here blocks on SQLite (another process may hold the write lock
+for seconds): async front ends call them from worker threads.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, replace
 
 from bot.effects import StorageReader, apply_turn
-from bot.storage import Storage, UserRow
-from dialogs.engine import Engine, Event, Outcome, Reply, User
+from bot.storage import Inbox, StaleSession, Storage, UserRow
+from dialogs.engine import Button, Engine, Event, Outcome, Reply, SessionRecord, User
 from knowledge.pack import LOCALES
+
+MAX_ATTEMPTS = 5  # reads and steps again when the sessions changed meanwhile (another front end, same user)
 
 
 @dataclass(frozen=True)
@@ -35,33 +45,113 @@ def default_locale(language_code: str, fallback: str) -> str:
     return fallback
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    """What a turn read before stepping the engine; the write checks it is still true."""
+
+    row: UserRow
+    user: User  # the row as the engine sees it (its drill deck is read only when a flow asks, see `_reader`)
+    sessions: list[SessionRecord]
+
+    @property
+    def versions(self) -> list[tuple[int, int]]:
+        return sorted((s.id, s.version) for s in self.sessions)
+
+
 class CoachService:
-    def __init__(self, storage: Storage, engine: Engine, default_locale: str = "zh"):
+    def __init__(self, storage: Storage, engine: Engine, default_locale: str = "zh", inbox: Inbox | None = None):
         self.storage = storage
         self.engine = engine
         self.default_locale = default_locale
-        self._lock = threading.Lock()  # one writer at a time on the shared connection
+        self.inbox = inbox  # the front end's inbox, if it has one: /forget_me empties it too
+        self._lock = threading.Lock()  # one thread at a time on the shared connection (never held by the engine)
 
-    def handle(self, who: Identity, event: Event, update_id: int | None = None) -> list[Reply]:
-        """Answer one event and log it; a redelivered update (same update_id) gets no second answer."""
-        with self._lock, self.storage.transaction():
-            if update_id is not None and self.storage.update_seen(update_id):
+    def handle(self, who: Identity, event: Event, update_id: int | None = None, *, queue: bool = False) -> list[Reply]:
+        """Answer one event and log it; a redelivered update (same update_id) gets no second answer.
+
+        With `queue`, the replies are also stored in the outbox in the turn's transaction, for the
+        front end to send and then mark (`queued_replies`, `reply_sent`).
+        """
+        for _ in range(MAX_ATTEMPTS):
+            snapshot = self._read(who, update_id)
+            if snapshot is None:
                 return []
-            locale = default_locale(who.language_code, self.default_locale)
-            user = self._learner(
-                self.storage.ensure_user(who.channel, who.external_id, who.name, who.language_code, locale),
-                with_cards=False,  # a flow that needs them reads them through the reader
-            )
-            session, *paused = self.storage.active_sessions(user.id) or [None]
-            outcome = self.engine.handle(user, session, event, tuple(paused), StorageReader(self.storage, user.id))
-            if outcome.forget:
-                self.storage.forget_user(user.id)
-                return outcome.replies
-            session_id = self._save(user, session, event, outcome, update_id)
-        after = outcome.session
-        if after is None or after.status != "active":
-            return outcome.replies
-        return [replace(r, session_id=session_id, state=after.state) for r in outcome.replies]
+            user = snapshot.user
+            session, *paused = snapshot.sessions or [None]
+            outcome = self.engine.handle(user, session, event, tuple(paused), self._reader(user.id))
+            try:
+                return self._write(who, snapshot, user, session, event, outcome, update_id, queue)
+            except StaleSession:
+                continue
+        raise StaleSession(f"the sessions of user {who.channel}:{who.external_id} kept changing during a turn")
+
+    def _read(self, who: Identity, update_id: int | None) -> _Snapshot | None:
+        """The user (created on first contact) and their active sessions; None if the update was handled."""
+        with self._lock:
+            if update_id is not None and self.storage.update_seen(update_id, who.channel):
+                return None
+            row = self.storage.find_user(who.channel, who.external_id)
+            if row is None:
+                with self.storage.transaction():
+                    row = self._ensure_user(who)
+            # everything is read here, under the lock: a thread touching the connection while another one
+            # waits in SQLite's busy handler blocks on the connection's mutex, and was seen to freeze the process
+            return _Snapshot(row, self._learner(row, with_cards=False), self.storage.active_sessions(row.id))
+
+    def _write(self, who, snapshot, user, session, event, outcome, update_id, queue) -> list[Reply]:
+        with self._lock:
+            with self.storage.transaction():
+                if update_id is not None and self.storage.update_seen(update_id, who.channel):
+                    return []  # handled meanwhile (the same update, delivered twice at once)
+                row = self._ensure_user(who)  # keeps the display name current
+                if replace(row, name=snapshot.row.name) != snapshot.row or (
+                    self.storage.session_versions(row.id) != snapshot.versions
+                ):
+                    raise StaleSession
+                if update_id is not None:
+                    self.storage.mark_update_handled(update_id, who.channel)
+                if outcome.forget:
+                    self.storage.forget_user(user.id)
+                    replies = outcome.replies
+                else:
+                    outcome = _next_version(outcome, snapshot.sessions)
+                    session_id = self._save(user, session, event, outcome, update_id)
+                    replies = _offered_by(outcome.session, session_id, outcome.replies)
+                if queue:
+                    for reply in replies:
+                        self.storage.queue_reply(
+                            channel=who.channel, chat=who.external_id, user_id=None if outcome.forget else user.id,
+                            update_id=update_id, reply=reply_to_json(reply),
+                        )  # fmt: skip
+            if outcome.forget:  # no WAL frame or free page may keep what was deleted
+                self.storage.checkpoint()
+        if outcome.forget and self.inbox is not None:
+            self.inbox.forget(who.channel, who.external_id, update_id)
+        return replies
+
+    def _ensure_user(self, who: Identity) -> UserRow:
+        locale = default_locale(who.language_code, self.default_locale)
+        return self.storage.ensure_user(who.channel, who.external_id, who.name, who.language_code, locale)
+
+    # --- the outbox (front ends that send later) ---------------------------------------
+
+    def queued_replies(self, channel: str, chat: str) -> list[tuple[int, Reply, int]]:
+        """(outbox id, reply, parts already sent) of a chat's unsent replies, oldest first."""
+        with self._lock:
+            rows = self.storage.queued_replies(channel, chat)
+        return [(outbox_id, reply_from_json(data), parts) for outbox_id, data, parts in rows]
+
+    def chats_with_queued_replies(self, channel: str) -> list[str]:
+        with self._lock:
+            return self.storage.chats_with_queued_replies(channel)
+
+    def reply_parts_sent(self, outbox_id: int, parts: int) -> None:
+        with self._lock:
+            self.storage.reply_parts_sent(outbox_id, parts)
+
+    def reply_sent(self, outbox_id: int) -> None:
+        with self._lock:
+            self.storage.reply_sent(outbox_id)
 
     def set_locale(self, who: Identity, locale: str) -> None:
         """Set a user's language (e.g. from `coach chat --locale`)."""
@@ -71,17 +161,22 @@ class CoachService:
 
     def ui_text(self, who: Identity, key: str, **variables) -> str:
         """An interface string in the user's language."""
-        row = self.storage.find_user(who.channel, who.external_id)
+        with self._lock:
+            row = self.storage.find_user(who.channel, who.external_id)
         locale = row.locale if row else default_locale(who.language_code, self.default_locale)
         return self.engine.ui(locale)(key, **variables)
 
     def due_reminders(self, channel: str) -> list[tuple[str, str]]:
         """(external id, message) for every opted-in user of `channel` who has drill cards due now."""
         reminders = []
-        for row in self.storage.reminder_users():
+        with self._lock:
+            rows = self.storage.reminder_users()
+        for row in rows:
             if row.channel != channel:
                 continue
-            due = self.engine.due_count(self._learner(row))
+            with self._lock:
+                learner = self._learner(row)
+            due = self.engine.due_count(learner)
             if due:
                 reminders.append((row.external_id, self.engine.ui(row.locale)("drill.reminder", due=due)))
         return reminders
@@ -91,9 +186,47 @@ class CoachService:
         cards = tuple(self.storage.drill_cards(row.id)) if with_cards else ()
         return User(row.id, row.locale, row.name, row.learner, row.reminder, cards)
 
+    def _reader(self, user_id: int) -> StorageReader:
+        """What a flow may read while the engine runs: lazily, and under the lock like every other read."""
+        return StorageReader(self.storage, user_id, self._lock)
+
     def _save(self, user: User, before, event: Event, outcome: Outcome, update_id: int | None) -> int | None:
-        """The turn and its effects, written by the one dispatcher (bot/effects.py)."""
+        """The turn and its effects, written by the one dispatcher (bot/effects.py), inside the turn's
+        transaction (see `_write`), with the session's next version already set."""
         return apply_turn(self.storage, user, before, event, outcome, update_id, _describe_press)
+
+
+def _next_version(outcome: Outcome, stored: list[SessionRecord]) -> Outcome:
+    """The outcome with its session one version on from the stored one, whether or not the engine bumped it."""
+    after = outcome.session
+    if after is None:
+        return outcome
+    was = next((s.version for s in stored if s.id == after.id), None) if after.id is not None else None
+    version = after.version if was is None else max(after.version, was + 1)
+    return replace(outcome, session=replace(after, version=version))
+
+
+def _offered_by(session: SessionRecord | None, session_id: int | None, replies: list[Reply]) -> list[Reply]:
+    """Replies marked with the session (id, state, version) their buttons belong to."""
+    if session is None or session.status != "active":
+        return replies
+    return [replace(r, session_id=session_id, state=session.state, version=session.version) for r in replies]
+
+
+def reply_to_json(reply: Reply) -> str:
+    """A reply as stored in the outbox."""
+    buttons = [[b.trigger, b.label, b.arg] for b in reply.buttons]
+    return json.dumps(
+        {"text": reply.text, "buttons": buttons, "score": reply.score, "session_id": reply.session_id,
+         "state": reply.state, "version": reply.version},
+        ensure_ascii=False,
+    )  # fmt: skip
+
+
+def reply_from_json(data: str) -> Reply:
+    fields = json.loads(data)
+    buttons = tuple(Button(trigger, label, arg) for trigger, label, arg in fields.pop("buttons"))
+    return Reply(buttons=buttons, **fields)
 
 
 def _describe_press(event: Event) -> str:

@@ -1,19 +1,33 @@
-"""The session log in SQLite: the only module that writes SQL.
+"""The session log in SQLite, and the inbox beside it: the only module that writes SQL.
 
-Tables (see MIGRATIONS): users, sessions, turns, scores. WAL mode; the schema
-version lives in `PRAGMA user_version` and every change to it is a new
-migration appended to MIGRATIONS, never an edit of an old one.
+Tables (see MIGRATIONS): users, sessions, turns, scores, drill_cards, outbox
+(replies committed with their turn, deleted once Telegram accepted them) and
+handled_updates ((channel, update id) of every update already answered). WAL
+mode and `secure_delete`, so deleted rows are overwritten, not left in free
+pages; the schema version lives in `PRAGMA user_version` and every change to it
+is a new migration appended to MIGRATIONS, never an edit of an old one.
+
+`Inbox` is a second, small SQLite file (`<db>-inbox`): every incoming update is
+stored there before Telegram may consider it delivered. It is a separate file
+so that another process holding the main database's write lock (an export, a
+backup) never stops the bot from receiving updates and acknowledging presses.
+The two files commit separately; that is safe because handling is idempotent:
+an update is marked in the inbox only after its turn committed, and a turn is
+never committed twice (handled_updates, and the unique index on incoming turns).
 
 sqlite-utils creates and reads the tables. Writes that must land together (a
-turn, the session state it produced and its scores) go through `transaction()`,
-which uses plain statements because sqlite-utils' own write helpers commit
-on their own.
+turn, the session state it produced, its scores and its outgoing replies) go
+through `transaction()`, which uses plain statements because sqlite-utils' own
+write helpers commit on their own. Every connection waits up to BUSY_TIMEOUT_MS
+for a lock held by another process; callers run it in worker threads, never on
+an event loop.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -141,12 +155,73 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_drill_cards_due ON drill_cards(due)")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
+def _migration_3(db: sqlite_utils.Database) -> None:
+    """Session versions (stale-button check), the outbox and the handled updates (nothing lost, nothing twice)."""
+    db.execute("ALTER TABLE sessions ADD COLUMN version INTEGER NOT NULL DEFAULT 0")
+    # AUTOINCREMENT: a sent reply's row is deleted, and its id must never be given to a later reply
+    db.execute(
+        "CREATE TABLE [outbox] ("
+        " [id] INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " [channel] TEXT NOT NULL,"
+        " [chat] TEXT NOT NULL,"
+        " [user_id] INTEGER,"  # NULL for a reply to a user who was just forgotten
+        " [update_id] INTEGER,"
+        " [reply] TEXT NOT NULL,"  # the engine's reply as JSON: text, buttons, session id, state, version
+        " [parts_sent] INTEGER NOT NULL DEFAULT 0,"  # a long reply goes out in parts: how many Telegram accepted
+        " [created_at] TEXT NOT NULL)"
+    )
+    db.execute("CREATE INDEX idx_outbox_chat ON outbox(channel, chat, id)")
+    db.execute("CREATE INDEX idx_outbox_user ON outbox(user_id)")
+    db.execute(
+        db.create_table_sql(
+            "handled_updates", {"channel": str, "update_id": int, "created_at": str}, pk=("channel", "update_id"),
+            not_null={"channel", "update_id", "created_at"},
+        )
+    )  # fmt: skip
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3]
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+BUSY_TIMEOUT_MS = 45_000  # a lock held by another process for up to 30 s delays a write, never fails it
 
 
 class StorageError(Exception):
     """The database cannot be opened or is newer than this code."""
+
+
+class StaleSession(Exception):
+    """The user's sessions changed between reading them and saving the turn: read and step again."""
+
+
+def _connect(path: str, synchronous: str) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot open database {path!r}: {exc}") from exc
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA secure_delete=ON")  # deleted text is overwritten (see /forget_me)
+    return conn
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    """Copy the WAL into the database file and truncate it, so no old frame keeps deleted text."""
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
 
 @dataclass(frozen=True)
@@ -164,14 +239,7 @@ class UserRow:
 class Storage:
     def __init__(self, path: str | Path):
         self.path = str(path)
-        try:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot open database {self.path!r}: {exc}") from exc
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=5000")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn = _connect(self.path, "NORMAL")
         self.db = sqlite_utils.Database(conn)
         try:
             self._migrate()
@@ -202,14 +270,12 @@ class Storage:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Everything inside commits together or not at all."""
-        conn = self.db.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _transaction(self.db.conn):
             yield
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+
+    def checkpoint(self) -> None:
+        """Fold the WAL into the database and truncate it (after /forget_me)."""
+        _checkpoint(self.db.conn)
 
     # --- users ------------------------------------------------------------------------
 
@@ -276,8 +342,8 @@ class Storage:
         return [UserRow(*row[:7], bool(row[7])) for row in rows]
 
     def forget_user(self, user_id: int) -> None:
-        """Delete everything stored about a user (their scores, turns, sessions, drill cards and the user row)."""
-        for table in ("scores", "turns", "sessions", "drill_cards"):
+        """Delete everything stored about a user (scores, turns, sessions, drill cards, queued replies, the user)."""
+        for table in ("scores", "turns", "sessions", "drill_cards", "outbox"):
             self.db.execute(f"DELETE FROM {table} WHERE user_id = ?", [user_id])
         self.db.execute("DELETE FROM users WHERE id = ?", [user_id])
 
@@ -289,11 +355,17 @@ class Storage:
     def active_sessions(self, user_id: int) -> list[SessionRecord]:
         """A user's unfinished sessions, the one used most recently first (the others are paused)."""
         rows = self.db.execute(
-            "SELECT id, flow, state, data, status FROM sessions WHERE user_id = ? AND status = 'active'"
+            "SELECT id, flow, state, data, status, version FROM sessions WHERE user_id = ? AND status = 'active'"
             " ORDER BY updated_at DESC, id DESC",
             [user_id],
         ).fetchall()
-        return [SessionRecord(r[0], r[1], r[2], json.loads(r[3] or "{}"), r[4]) for r in rows]
+        return [SessionRecord(r[0], r[1], r[2], json.loads(r[3] or "{}"), r[4], r[5]) for r in rows]
+
+    def session_versions(self, user_id: int) -> list[tuple[int, int]]:
+        """(id, version) of a user's active sessions: what a turn checks before it saves."""
+        return self.db.execute(
+            "SELECT id, version FROM sessions WHERE user_id = ? AND status = 'active' ORDER BY id", [user_id]
+        ).fetchall()
 
     def active_session(self, user_id: int) -> SessionRecord | None:
         """The session the user is in now, if any."""
@@ -306,25 +378,61 @@ class Storage:
         stamp = now()
         if session.id is None:
             cursor = self.db.execute(
-                "INSERT INTO sessions (user_id, flow, state, data, status, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [user_id, session.flow, session.state, data, session.status, stamp, stamp],
+                "INSERT INTO sessions (user_id, flow, state, data, status, version, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [user_id, session.flow, session.state, data, session.status, session.version, stamp, stamp],
             )
             return cursor.lastrowid
         self.db.execute(
-            "UPDATE sessions SET state = ?, data = ?, status = ?, updated_at = ? WHERE id = ? AND user_id = ?",
-            [session.state, data, session.status, stamp, session.id, user_id],
+            "UPDATE sessions SET state = ?, data = ?, status = ?, version = ?, updated_at = ?"
+            " WHERE id = ? AND user_id = ?",
+            [session.state, data, session.status, session.version, stamp, session.id, user_id],
         )
         return session.id
 
     # --- turns and scores -----------------------------------------------------------------
 
-    def update_seen(self, update_id: int) -> bool:
+    def update_seen(self, update_id: int, channel: str = "telegram") -> bool:
         """Whether an incoming update with this id was already processed."""
         row = self.db.execute(
-            "SELECT 1 FROM turns WHERE update_id = ? AND direction = 'in' LIMIT 1", [update_id]
+            "SELECT 1 FROM handled_updates WHERE channel = ? AND update_id = ?"
+            " UNION ALL SELECT 1 FROM turns WHERE update_id = ? AND direction = 'in' LIMIT 1",
+            [channel, update_id, update_id],
         ).fetchone()
         return row is not None
+
+    def mark_update_handled(self, update_id: int, channel: str = "telegram") -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO handled_updates (channel, update_id, created_at) VALUES (?, ?, ?)",
+            [channel, update_id, now()],
+        )
+
+    # --- the outbox -------------------------------------------------------------------------
+
+    def queue_reply(self, *, channel: str, chat: str, user_id: int | None, update_id: int | None, reply: str) -> int:
+        """Store a reply to send (in the turn's transaction); it stays until `reply_sent`."""
+        cursor = self.db.execute(
+            "INSERT INTO outbox (channel, chat, user_id, update_id, reply, parts_sent, created_at)"
+            " VALUES (?, ?, ?, ?, ?, 0, ?)",
+            [channel, chat, user_id, update_id, reply, now()],
+        )
+        return cursor.lastrowid
+
+    def queued_replies(self, channel: str, chat: str) -> list[tuple[int, str, int]]:
+        """(outbox id, reply JSON, parts already sent) of a chat's unsent replies, oldest first."""
+        return self.db.execute(
+            "SELECT id, reply, parts_sent FROM outbox WHERE channel = ? AND chat = ? ORDER BY id", [channel, chat]
+        ).fetchall()
+
+    def chats_with_queued_replies(self, channel: str) -> list[str]:
+        rows = self.db.execute("SELECT DISTINCT chat FROM outbox WHERE channel = ? ORDER BY chat", [channel])
+        return [row[0] for row in rows.fetchall()]
+
+    def reply_parts_sent(self, outbox_id: int, parts: int) -> None:
+        self.db.execute("UPDATE outbox SET parts_sent = ? WHERE id = ?", [parts, outbox_id])
+
+    def reply_sent(self, outbox_id: int) -> None:
+        self.db.execute("DELETE FROM outbox WHERE id = ?", [outbox_id])
 
     def add_turn(
         self,
@@ -371,3 +479,90 @@ class Storage:
             [channel, external_id],
         ).fetchone()
         return UserRow(*row[:7], bool(row[7])) if row else None
+
+
+class Inbox:
+    """Incoming updates, stored before they are acknowledged and marked once their turn committed.
+
+    A handled update keeps its row, without its payload, for a while: Telegram may deliver it
+    again, and the row tells that it was seen. /forget_me deletes a user's rows.
+    """
+
+    SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS inbox (channel TEXT NOT NULL, update_id INTEGER NOT NULL,"
+        " sender TEXT, payload TEXT, received_at TEXT NOT NULL, handled_at TEXT,"
+        " PRIMARY KEY (channel, update_id))",
+        "CREATE INDEX IF NOT EXISTS idx_inbox_sender ON inbox(channel, sender)",
+    )
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        self.conn = _connect(self.path, "FULL")  # an update stored here has been acknowledged: it must survive
+        self._lock = threading.Lock()
+        try:
+            with self._lock, _transaction(self.conn):
+                for statement in self.SCHEMA:
+                    self.conn.execute(statement)
+        except sqlite3.Error as exc:
+            self.conn.close()
+            raise StorageError(f"cannot write to the inbox {self.path!r}: {exc}") from exc
+
+    @classmethod
+    def beside(cls, storage: Storage) -> Inbox:
+        """The inbox file next to the main database (`coach.db` -> `coach.db-inbox`)."""
+        return cls(f"{storage.path}-inbox")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def store(self, channel: str, updates: list[tuple[int, str | None, str]]) -> list[int]:
+        """Store (update id, sender, payload JSON) in one commit; returns the ids not seen before."""
+        new = []
+        with self._lock, _transaction(self.conn):
+            stamp = now()
+            for update_id, sender, payload in updates:
+                cursor = self.conn.execute(
+                    "INSERT OR IGNORE INTO inbox (channel, update_id, sender, payload, received_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [channel, update_id, sender, payload, stamp],
+                )
+                if cursor.rowcount:
+                    new.append(update_id)
+        return new
+
+    def pending(self, channel: str) -> list[tuple[int, str]]:
+        """(update id, payload JSON) of every stored update not yet handled, in order."""
+        with self._lock:
+            return self.conn.execute(
+                "SELECT update_id, payload FROM inbox WHERE channel = ? AND handled_at IS NULL ORDER BY update_id",
+                [channel],
+            ).fetchall()
+
+    def mark_handled(self, channel: str, update_id: int) -> None:
+        """Idempotent; the payload (the user's text) is dropped, the id kept to recognise a redelivery."""
+        with self._lock:
+            self.conn.execute(
+                "UPDATE inbox SET payload = NULL, handled_at = ? WHERE channel = ? AND update_id = ?",
+                [now(), channel, update_id],
+            )
+
+    def forget(self, channel: str, sender: str, up_to: int | None = None) -> None:
+        """Blank every row of a user up to update `up_to` (all when None) and truncate the WAL (/forget_me).
+
+        What is left of a row is (channel, update id): no text, no sender, enough to recognise a
+        redelivery of an update already handled. Updates the user sent after `up_to` stay: they come
+        from the user starting afresh.
+        """
+        with self._lock:
+            self.conn.execute(
+                "UPDATE inbox SET sender = NULL, payload = NULL, handled_at = coalesce(handled_at, ?)"
+                " WHERE channel = ? AND sender = ? AND update_id <= ?",
+                [now(), channel, sender, up_to if up_to is not None else 2**62],
+            )
+            _checkpoint(self.conn)
+
+    def prune(self, before: str) -> int:
+        """Delete handled rows received before `before` (ISO time); Telegram redelivers for a day at most."""
+        with self._lock:
+            cursor = self.conn.execute("DELETE FROM inbox WHERE handled_at IS NOT NULL AND received_at < ?", [before])
+            return cursor.rowcount

@@ -31,6 +31,7 @@ class FakeBotApi:
     def __init__(self):
         self.calls: list[tuple[str, dict]] = []
         self.updates: list[dict] = []  # not yet confirmed by an offset
+        self.polls = 0  # getUpdates calls (not kept in `calls`: there are many)
         self._message_ids = itertools.count(1)
         self._changed = threading.Condition()
         self._failures: dict[str, list[dict]] = {}
@@ -43,6 +44,7 @@ class FakeBotApi:
 
     def call(self, method: str, params: dict) -> dict:
         if method == "getUpdates":
+            self.polls += 1
             return {"ok": True, "result": self._get_updates(params)}
         with self._changed:
             self.calls.append((method, params))
@@ -124,6 +126,11 @@ class RecordingRequest(BaseRequest):
         return (200 if payload["ok"] else payload["error_code"]), json.dumps(payload).encode()
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # many users at once: the default backlog of 5 would reset connections
+
+
 class FakeBotApiServer:
     """FakeBotApi over real HTTP at http://127.0.0.1:<port>/bot<token>/<method>."""
 
@@ -157,8 +164,7 @@ class FakeBotApiServer:
             def log_message(self, *args):
                 """Quiet."""
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property

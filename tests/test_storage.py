@@ -54,3 +54,32 @@ def test_a_redelivered_update_is_answered_once(service, storage, rep):
     again = service.handle(rep, Event.from_text("/train"), update_id=1001)
     assert first and again == []
     assert [t["update_id"] for t in storage.turns() if t["direction"] == "in"] == [1001]
+
+
+def test_a_database_of_schema_2_gains_session_versions_the_outbox_and_handled_updates(tmp_path):
+    import sqlite_utils
+
+    from bot.storage import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(sqlite3.connect(path, isolation_level=None))
+    for number, migration in enumerate(MIGRATIONS[:2], start=1):
+        migration(old)
+        old.execute(f"PRAGMA user_version = {number}")
+    old.execute("INSERT INTO users (channel, external_id, name, locale, role, created_at)"
+                " VALUES ('telegram', '5', 'Li', 'zh', 'rep', 'now')")  # fmt: skip
+    old.execute("INSERT INTO sessions (user_id, flow, state, data, status, created_at, updated_at)"
+                " VALUES (1, 'course', 'explain', '{}', 'active', 'now', 'now')")  # fmt: skip
+    old.conn.close()
+    store = Storage(path)
+    assert store.schema_version == SCHEMA_VERSION
+    assert store.active_session(1).version == 0 and store.active_session(1).state == "explain"
+    assert {"outbox", "handled_updates"} <= set(store.db.table_names())
+    store.close()
+
+
+def test_a_sent_replys_outbox_id_is_never_given_to_a_later_reply(storage):
+    first = storage.queue_reply(channel="telegram", chat="5", user_id=None, update_id=None, reply="{}")
+    storage.reply_sent(first)  # the newest row is deleted: a plain rowid would be handed out again
+    second = storage.queue_reply(channel="telegram", chat="5", user_id=None, update_id=None, reply="{}")
+    assert second > first

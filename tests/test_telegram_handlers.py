@@ -267,7 +267,11 @@ async def test_the_daily_reminder_job_messages_opted_in_users_with_cards_due(bot
     await send_reminders(CallbackContext(app))
     reminders = api.sent()[before:]
     assert [m["chat_id"] for m in reminders] == [21] and "/drill" in reminders[0]["text"]
-    assert app.job_queue.get_jobs_by_name("drill-reminders")
+    (job,) = app.job_queue.get_jobs_by_name("drill-reminders")
+    when = job.trigger.fields  # the cron fields of the daily job: the pack's drill.yaml time, in its zone
+    reminder = service.engine.pack.reminder_time
+    assert str(when[5]) == str(reminder.hour) and str(when[6]) == str(reminder.minute)
+    assert str(job.trigger.timezone) == str(reminder.tzinfo)
 
 
 def service_identity(uid: int):

@@ -3,16 +3,20 @@
 Handler order matters: group chats are answered first (one polite line), then
 buttons, edited messages, text and commands, and finally every other kind of
 message in a private chat.
+
+Running it (`serve`) is our own loop, not PTB's `run_polling`/`run_webhook`:
+updates come in through the inbox (intake.py; polling.py or webhook.py), and
+replies go out through the outbox (outbox.py), so a crash loses nothing.
 """
 
 from __future__ import annotations
 
-import datetime
+import asyncio
 import logging
 import re
 import secrets
+import signal
 from urllib.parse import urlparse
-from zoneinfo import ZoneInfo
 
 from telegram import BotCommand
 from telegram.ext import (
@@ -27,15 +31,20 @@ from telegram.request import BaseRequest
 
 from bot.config import ConfigError, Settings
 from bot.service import CoachService
+from bot.storage import Inbox
 from bot.telegram import handlers
+from bot.telegram.intake import Intake
 from bot.telegram.ordering import PerUserOrderProcessor
+from bot.telegram.outbox import OutboxSender
+from bot.telegram.polling import poll
+from bot.telegram.webhook import start_webhook
+from bot.telegram.workers import Workers
 from knowledge.pack import LOCALES
 
 log = logging.getLogger(__name__)
 TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 MAX_CONCURRENT_UPDATES = 256
-REMINDER_TIME = datetime.time(hour=9, tzinfo=ZoneInfo("Asia/Shanghai"))  # the daily drill reminder
+DRAIN_SECONDS = 10.0  # on SIGTERM: how long updates being handled may take to finish
 
 
 def check_token(token: str) -> None:
@@ -59,7 +68,8 @@ def register_handlers(app: Application) -> None:
     app.add_handler(MessageHandler(private & filters.UpdateType.MESSAGE, handlers.on_attachment))
     app.add_error_handler(handlers.on_error)
     if app.job_queue is not None:
-        app.job_queue.run_daily(handlers.send_reminders, time=REMINDER_TIME, name="drill-reminders")
+        reminder_time = app.bot_data["service"].engine.pack.reminder_time  # drill.yaml
+        app.job_queue.run_daily(handlers.send_reminders, time=reminder_time, name="drill-reminders")
 
 
 async def register_commands(app: Application) -> None:
@@ -78,14 +88,18 @@ def build_application(
     *,
     request: BaseRequest | None = None,
     rate_limiter: AIORateLimiter | None = None,
+    inbox: Inbox | None = None,
 ) -> Application:
-    """The PTB application; `request` replaces the HTTP layer (tests use a recording one)."""
+    """The PTB application; `request` replaces the HTTP layer (tests use a recording one).
+
+    With an `inbox`, `bot_data["intake"]` takes updates in (see `serve`); without one, updates
+    are fed to `Application.process_update` directly (as the handler tests do).
+    """
     builder = (
         ApplicationBuilder()
         .token(settings.token)
         .concurrent_updates(PerUserOrderProcessor(MAX_CONCURRENT_UPDATES))
         .rate_limiter(rate_limiter or AIORateLimiter(max_retries=3))
-        .post_init(register_commands)
     )
     if settings.api_base_url:
         builder = builder.base_url(settings.api_base_url).base_file_url(
@@ -94,8 +108,13 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     app = builder.build()
+    workers = Workers()
     app.bot_data["service"] = service
     app.bot_data["default_locale"] = settings.locale
+    app.bot_data["workers"] = workers
+    app.bot_data["outbox"] = OutboxSender(service, app.bot, workers)
+    if inbox is not None:
+        app.bot_data["intake"] = Intake(app, inbox, workers)
     register_handlers(app)
     return app
 
@@ -103,21 +122,57 @@ def build_application(
 def run(
     app: Application, webhook_url: str | None = None, port: int = 8443, secret: str = "", listen: str = "0.0.0.0"
 ) -> None:
-    """Serve until stopped: long polling, or a webhook (always with a secret token)."""
-    if not webhook_url:
-        log.info("polling for updates")
-        app.run_polling(allowed_updates=ALLOWED_UPDATES)
-        return
-    if not secret:
-        secret = secrets.token_urlsafe(32)
-        log.info("COACH_WEBHOOK_SECRET not set: using a generated secret for this run")
-    path = urlparse(webhook_url).path.strip("/") or "telegram"
-    log.info("serving webhook on %s:%s at /%s", listen, port, path)
-    app.run_webhook(
-        listen=listen,
-        port=port,
-        url_path=path,
-        webhook_url=webhook_url,
-        secret_token=secret,
-        allowed_updates=ALLOWED_UPDATES,
-    )
+    """Serve until SIGTERM or SIGINT: long polling, or a webhook (always with a secret token)."""
+    asyncio.run(serve(app, webhook_url, port, secret, listen))
+
+
+async def serve(
+    app: Application, webhook_url: str | None = None, port: int = 8443, secret: str = "", listen: str = "0.0.0.0"
+) -> None:
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    intake: Intake = app.bot_data["intake"]
+    outbox: OutboxSender = app.bot_data["outbox"]
+    await app.initialize()  # getMe: a token Telegram refuses fails here (InvalidToken)
+    background: list[asyncio.Task] = []
+    server = None
+    try:
+        await register_commands(app)
+        await app.start()  # the job queue (drill reminders)
+        background.append(asyncio.create_task(outbox.sweep()))  # replies committed before a crash go out first
+        await intake.recover()  # then updates stored but not handled before it
+        if webhook_url:
+            if not secret:
+                secret = secrets.token_urlsafe(32)
+                log.info("COACH_WEBHOOK_SECRET not set: using a generated secret for this run")
+            path = urlparse(webhook_url).path.strip("/") or "telegram"
+            server = await start_webhook(app.bot, intake, url=webhook_url, path=path, listen=listen, port=port,
+                                         secret=secret)  # fmt: skip
+            log.info("serving webhook on %s:%s at /%s", listen, port, path)
+        else:
+            background.append(asyncio.create_task(poll(app.bot, intake)))
+            log.info("polling for updates")
+        await _until(stopping, background)
+    finally:
+        if server is not None:
+            server.stop()
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        await intake.drain(DRAIN_SECONDS)
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        app.bot_data["workers"].shutdown()
+
+
+async def _until(stopping: asyncio.Event, tasks: list[asyncio.Task]) -> None:
+    """Wait for the stop signal; a background task that fails (a refused token) ends the wait with its error."""
+    stop = asyncio.create_task(stopping.wait())
+    done, _ = await asyncio.wait([stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    stop.cancel()
+    for task in done:
+        if task is not stop:
+            task.result()

@@ -1,7 +1,10 @@
-"""Telegram handlers: Update -> engine event -> service -> render -> send, about ten lines each.
+"""Telegram handlers: Update -> engine event -> service (turn and replies committed) -> send.
 
-The service lives in `context.bot_data["service"]`; every handler passes the
-update's id so a redelivered update is not answered twice.
+The service, the worker threads and the outbox sender live in `context.bot_data`.
+Every handler passes the update's id so a redelivered update is not answered
+twice, and calls the service in a worker thread (SQLite may wait for a lock held
+by another process; the event loop never does). Replies are committed to the
+outbox with their turn and sent from there, so a crash loses none.
 """
 
 from __future__ import annotations
@@ -9,17 +12,18 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from telegram import LinkPreviewOptions, Message, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.service import CoachService, Identity
-from bot.telegram.render import decode_button, messages
-from dialogs.engine import Event, Reply
+from bot.telegram.outbox import OutboxSender
+from bot.telegram.render import decode_button
+from bot.telegram.workers import Workers
+from dialogs.engine import Event
 
 log = logging.getLogger(__name__)
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 ATTACHMENT_KINDS = ("photo", "sticker", "voice", "video_note", "video", "audio", "document", "animation",
                     "location", "contact", "poll", "dice", "venue")  # fmt: skip
 
@@ -33,20 +37,32 @@ def service_of(context: ContextTypes.DEFAULT_TYPE) -> CoachService:
     return context.bot_data["service"]
 
 
-async def send_replies(bot, chat_id: int, replies: list[Reply]) -> None:
-    """Send replies in order, long ones split at 4096 characters, keyboards on their last part."""
-    for reply in replies:
-        for message in messages(reply):
-            await bot.send_message(
-                chat_id, message.text, parse_mode=ParseMode.HTML, reply_markup=message.keyboard,
-                link_preview_options=NO_PREVIEW,
-            )  # fmt: skip
+def workers_of(context: ContextTypes.DEFAULT_TYPE) -> Workers:
+    return context.bot_data["workers"]
+
+
+def outbox_of(context: ContextTypes.DEFAULT_TYPE) -> OutboxSender:
+    return context.bot_data["outbox"]
+
+
+async def commit(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Event) -> list:
+    """Hand one event to the service: its turn and its replies are committed together.
+
+    Returns the chat's queued replies, read in the same worker call (one trip to the thread pool).
+    """
+    who, service = identity(update), service_of(context)
+
+    def turn() -> list:
+        service.handle(who, event, update.update_id, queue=True)
+        return service.queued_replies(who.channel, who.external_id)
+
+    return await workers_of(context).run(turn)
 
 
 async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Event) -> None:
-    """Hand one event to the service and send what it answers."""
-    replies = service_of(context).handle(identity(update), event, update_id=update.update_id)
-    await send_replies(context.bot, update.effective_chat.id, replies)
+    """Commit the event's turn, then send what it queued."""
+    queued = await commit(update, context, event)
+    await outbox_of(context).flush(identity(update).external_id, queued)
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -55,14 +71,27 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A pressed inline button: answer the query, retire the old keyboard, then act on it."""
+    """A pressed inline button: act on it, acknowledge the press, retire its keyboard, send the answer."""
     query = update.callback_query
-    await query.answer()
     event = decode_button(query.data) or Event("button", "unknown_button")  # answered "this button has expired"
+    try:
+        queued = await commit(update, context, event)
+    finally:  # after the commit; also when it failed, so the user's spinner stops (the error handler explains)
+        await acknowledge(query, context)
     if isinstance(query.message, Message):
         with contextlib.suppress(TelegramError):  # already edited (a double press) or too old: harmless
             await query.edit_message_reply_markup(reply_markup=None)
-    await respond(update, context, event)
+    await outbox_of(context).flush(identity(update).external_id, queued)
+
+
+async def acknowledge(query: CallbackQuery, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a callback query once its press is saved (the intake may have done it already)."""
+    acknowledged = context.bot_data.setdefault("acknowledged", set())
+    if query.id in acknowledged:
+        acknowledged.discard(query.id)
+        return
+    with contextlib.suppress(TelegramError):  # a query can be answered once, and only for a while: harmless
+        await query.answer()
 
 
 async def on_attachment(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -81,13 +110,13 @@ async def on_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Anything in a group: coaching happens in private chats."""
     if update.effective_user is None or update.effective_message is None:
         return
-    text = service_of(context).ui_text(identity(update), "telegram.private_only")
+    text = await workers_of(context).run(service_of(context).ui_text, identity(update), "telegram.private_only")
     await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
 async def send_reminders(context: ContextTypes.DEFAULT_TYPE) -> None:
     """The daily job: remind every opted-in learner who has drill cards due."""
-    for chat_id, text in service_of(context).due_reminders("telegram"):
+    for chat_id, text in await workers_of(context).run(service_of(context).due_reminders, "telegram"):
         try:
             await context.bot.send_message(int(chat_id), text, parse_mode=ParseMode.HTML)
         except TelegramError as exc:  # blocked the bot, deleted the account, ...: the others still get theirs
@@ -101,7 +130,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not isinstance(update, Update) or update.effective_chat is None or update.effective_user is None:
         return
     try:
-        text = service_of(context).ui_text(identity(update), "telegram.error")
+        text = await workers_of(context).run(service_of(context).ui_text, identity(update), "telegram.error")
         await context.bot.send_message(update.effective_chat.id, text, parse_mode=ParseMode.HTML)
     except Exception:  # the error report itself failed (network down): the log has it
         log.exception("could not tell the user about the failure of update %s", update_id)

@@ -1,8 +1,10 @@
 """Many users at once, each user's updates strictly in order.
 
-python-telegram-bot runs updates concurrently through an update processor;
-this one holds a lock per user (FIFO, so updates keep their arrival order) and
-drops the lock when nobody is waiting for it.
+python-telegram-bot runs updates concurrently through an update processor. This
+one holds a lock per user (FIFO, so updates keep their arrival order) and only
+then takes one of the shared slots: an update waiting for its own user's lock
+holds no slot, so one user's burst of presses cannot starve everyone else.
+The lock is dropped when nobody is waiting for it.
 """
 
 from __future__ import annotations
@@ -31,20 +33,26 @@ class PerUserOrderProcessor(BaseUpdateProcessor):
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}  # key -> updates holding or waiting for its lock
 
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:  # type: ignore[override]
+        # PTB marks this final; its version takes a slot *before* do_process_update, which would make
+        # updates waiting for their user's lock hold slots. Here the user's lock comes first.
         key = ordering_key(update)
         if key is None:
-            await coroutine
+            async with self._semaphore:
+                await coroutine
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._users[key] = self._users.get(key, 0) + 1
         try:
-            async with lock:
-                await coroutine
+            async with lock, self._semaphore:
+                await self.do_process_update(update, coroutine)
         finally:
             self._users[key] -= 1
             if not self._users[key]:
                 del self._users[key], self._locks[key]
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        await coroutine
 
     async def initialize(self) -> None:
         """Nothing to set up."""

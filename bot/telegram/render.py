@@ -1,21 +1,26 @@
 """Engine replies as Telegram messages: HTML chunks of at most 4096 characters and inline keyboards.
 
-Callback data is short and versioned: `1|<session id>|<state>|<trigger>|<arg>`.
-The engine checks the session and state, so a button from an old message,
-another user's button or forged data gets "this button has expired".
+Callback data is short and versioned: `2|<session id>|<session version>|<state>|<trigger>|<arg>`.
+The session's version changes on every step, so any button of an older
+keyboard (a self-loop like "next page" included) acts at most once. The engine
+checks session, version and state, so a button from an old message, another
+user's button or forged data (anything that does not parse, down to a
+non-ASCII digit) gets "this button has expired".
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from dialogs.engine import Button, Event, Reply
 
 MESSAGE_LIMIT = 4096
-CALLBACK_VERSION = "1"
+CALLBACK_VERSION = "2"
 CALLBACK_LIMIT = 64  # bytes, Telegram's limit
+_NUMBER = re.compile(r"[0-9]{1,18}")  # ASCII digits only: str.isdigit() also accepts "¹", which int() refuses
 
 
 @dataclass(frozen=True)
@@ -24,8 +29,13 @@ class OutgoingMessage:
     keyboard: InlineKeyboardMarkup | None
 
 
+def _number(text: str) -> int | None:
+    return int(text) if _NUMBER.fullmatch(text) else None
+
+
 def encode_button(button: Button, reply: Reply) -> str:
-    parts = [CALLBACK_VERSION, str(reply.session_id or ""), reply.state or "", button.trigger, button.arg]
+    version = "" if reply.version is None else str(reply.version)
+    parts = [CALLBACK_VERSION, str(reply.session_id or ""), version, reply.state or "", button.trigger, button.arg]
     data = "|".join(parts)
     if len(data.encode("utf-8")) > CALLBACK_LIMIT:
         raise ValueError(f"callback data over {CALLBACK_LIMIT} bytes: {data!r}")
@@ -35,13 +45,14 @@ def encode_button(button: Button, reply: Reply) -> str:
 def decode_button(data: str | None) -> Event | None:
     """The event a pressed button stands for, or None when the data is not ours (old format, forged)."""
     parts = (data or "").split("|")
-    if len(parts) != 5 or parts[0] != CALLBACK_VERSION or not parts[3]:
+    if len(parts) != 6 or parts[0] != CALLBACK_VERSION or not parts[4]:
         return None
-    _, session_id, state, trigger, arg = parts
-    if session_id and not session_id.isdigit():
+    _, session_id, version, state, trigger, arg = parts
+    session, number = _number(session_id), _number(version)
+    if (session_id and session is None) or (version and number is None):
         return None
-    button = Button(trigger, "", arg)
-    return Event.press(button, int(session_id) if session_id else None, state or None)
+    event = Event.press(Button(trigger, "", arg), session, state or None)
+    return replace(event, version=number) if event.kind == "button" else event
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
