@@ -29,6 +29,7 @@ LOCALES = ("zh", "en")
 STEP_IDS = ("icebreaking", "need_guidance", "value_presentation", "objection_handling", "agreement")
 TELEGRAM_MESSAGE_LIMIT = 4096
 DEFAULT_DIR = Path(__file__).parent / "content"
+StructureRule = Literal["open_question", "summary_and_check_back", "concrete_step"]  # scoring.yaml `structure`
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
@@ -78,7 +79,9 @@ class Check(Strict):
     tip: Text
     signals: Signals
     weight: float = Field(default=1.0, gt=0, le=5)
-    questions: int | None = Field(default=None, ge=1, le=5)  # also passes when the answer asks this many questions
+    questions: int | None = Field(default=None, ge=1, le=5)  # open questions needed for full credit
+    exemplars: Signals | None = None  # sentences that mean "this check is met" (scoring: semantic match)
+    structure: StructureRule | None = None  # a shape the answer must also have (scoring.yaml `structure`)
 
 
 class Step(Strict):
@@ -155,6 +158,7 @@ class StageCheck(Strict):
 
     tip: Text
     signals: Signals
+    exemplars: Signals | None = None  # card-specific sentences that show this stage
 
 
 class ObjectionChecks(ByKey):
@@ -201,7 +205,10 @@ class NegativeCheck(Strict):
     label: Text
     tip: Text
     penalty: int = Field(ge=1, le=100)
-    signals: Signals
+    signals: Signals  # exact phrases only (never fuzzy)
+    exemplars: Signals | None = None  # sentences that mean the harm (semantic match)
+    unlike: Signals | None = None  # harmless sentences that look alike: a clause closer to these does not fire
+    patterns: list[NonEmpty] = []  # regular expressions over the normalised answer
 
 
 class ShortAnswer(Strict):
@@ -215,9 +222,59 @@ class ShortAnswer(Strict):
     cap: int = Field(ge=0, le=100)
 
 
+# --- scoring settings (scoring.yaml); read by dialogs/scoring ------------------
+
+
+class Guard(Strict):
+    """An anti-gaming rule: when it fires, the score is capped and its tip shown."""
+
+    id: Slug
+    label: Text
+    tip: Text
+    cap: int = Field(ge=0, le=100)
+
+
+class Semantic(Strict):
+    """Thresholds on centred cosine similarity between a clause and a check's exemplars."""
+
+    pass_similarity: float = Field(gt=0, le=1)  # a clause this close shows the check fully
+    partial_from: float = Field(ge=0, le=1)  # below this, no credit; in between, partial credit
+    pass_credit: float = Field(gt=0, le=1)  # a check with at least this credit (0..1) is shown as passed
+    harm_similarity: float = Field(gt=0, le=1)  # a clause this close to a harm exemplar fires it
+    harm_margin: float = Field(ge=0, le=1)  # ... if it is this much closer to the harm than to its `unlike`
+    phrase_credit: float = Field(ge=0, le=1)  # credit for an exact signal phrase inside a real sentence
+    full_marks_at: float = Field(gt=0, le=1)  # weighted share of credit that already earns 100
+    wrong_step_margin: float = Field(ge=0, le=1)  # another step's rubric fits this much better: wrong step
+    background: Signals  # neutral lines: part of the centring mean
+
+
+class StructureWords(Strict):
+    """Word lists for the structure rules (open questions, check-backs, concrete steps)."""
+
+    open_words: Signals
+    closed_words: Signals
+    check_back: Signals
+    concrete: list[NonEmpty]  # regular expressions: a date, a time, a count
+
+
+class Band(Strict):
+    id: Slug
+    min_score: int = Field(ge=0, le=100)
+    label: Text
+
+
 class Scoring(Strict):
+    pass_mark: int = Field(default=60, ge=1, le=100)
+    bands: list[Band] = []
+    harm_cap: int = Field(default=100, ge=0, le=100)  # an answer with a harm scores at most this
     negative_checks: list[NegativeCheck] = Field(min_length=1)
     short_answer: ShortAnswer
+    semantic: Semantic | None = None
+    structure: StructureWords | None = None
+    keyword_list: Guard | None = None
+    copied_lesson: Guard | None = None
+    copied_model: Guard | None = None
+    wrong_step: Guard | None = None
 
 
 class Roleplay(Strict):
