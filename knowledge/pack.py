@@ -208,6 +208,7 @@ class NegativeCheck(Strict):
     signals: Signals  # exact phrases only (never fuzzy)
     exemplars: Signals | None = None  # sentences that mean the harm (semantic match)
     unlike: Signals | None = None  # harmless sentences that look alike: a clause closer to these does not fire
+    cues: Signals | None = None  # a clause fires on meaning only when it also holds one of these words
     patterns: list[NonEmpty] = []  # regular expressions over the normalised answer
 
 
@@ -255,6 +256,7 @@ class StructureWords(Strict):
     closed_words: Signals
     check_back: Signals
     concrete: list[NonEmpty]  # regular expressions: a date, a time, a count
+    function_words: Signals  # words every real sentence has one of (a keyword list has none)
 
 
 class Band(Strict):

@@ -10,24 +10,52 @@
 
 from __future__ import annotations
 
+import re
+
 from rapidfuzz import fuzz, process
 
 from dialogs.scoring.clauses import Clause, fragments, han_count, latin_words, split_clauses
+from knowledge.pack import Signals
 
 SENTENCE_HAN = 6  # a fragment with this many Chinese characters, or SENTENCE_WORDS words, reads as a sentence
-SENTENCE_WORDS = 4
+SENTENCE_WORDS = 3
 KEYWORD_MIN_FRAGMENTS = 3
+KEYWORD_SENTENCE_SHARE = 0.35  # less than this share of the text (in characters) in sentences: a keyword list
+KEYWORD_RUN_WORDS = 5
+_WORD = re.compile(r"[A-Za-z']+")
 COPY_MIN_CHARS = 10
 COPY_SIMILARITY = 90
 COPY_SHARE = 0.5  # this share of the answer (in characters) copied: the answer is a copy
 COPY_MIN_TOTAL = 30  # ... or this many copied characters, whatever the rest
 
 
-def is_keyword_list(text: str) -> bool:
-    pieces = fragments(text)
-    if len(pieces) < KEYWORD_MIN_FRAGMENTS:
-        return False
-    return not any(han_count(p) >= SENTENCE_HAN or latin_words(p) >= SENTENCE_WORDS for p in pieces)
+class KeywordList:
+    """Tells a list of keywords from sentences: a sentence is long enough and holds a function word
+    (我, 您, 的, 了 ...; I, you, the, to ...); a keyword list is mostly fragments that are not."""
+
+    def __init__(self, function_words: Signals):
+        self._han = frozenset("".join(function_words.zh))
+        self._latin = frozenset(w.lower() for w in function_words.en)
+
+    def is_sentence(self, fragment: str) -> bool:
+        words = [w.lower() for w in _WORD.findall(fragment)]
+        han = han_count(fragment)
+        if han + 2 * len(words) < SENTENCE_HAN:  # mixed zh/en: a word counts as two characters
+            return False
+        if han and any(c in self._han for c in fragment):
+            return True
+        return len(words) + han // 2 >= SENTENCE_WORDS and any(w in self._latin for w in words)
+
+    def __call__(self, text: str) -> bool:
+        pieces = fragments(text)
+        if not pieces:
+            return False
+        sentences = sum(len(p) for p in pieces if self.is_sentence(p))
+        total = sum(len(p) for p in pieces)
+        if len(pieces) < KEYWORD_MIN_FRAGMENTS:
+            # one long run of words with no function word at all ("footfall margin broadband demand ...")
+            return sentences == 0 and max(latin_words(p) for p in pieces) >= KEYWORD_RUN_WORDS
+        return sentences < KEYWORD_SENTENCE_SHARE * total
 
 
 def unique(clauses: list[Clause]) -> list[Clause]:

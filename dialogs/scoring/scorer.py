@@ -26,7 +26,7 @@ import numpy as np
 from dialogs.scoring.clauses import Clause, han_count, latin_words, split_clauses
 from dialogs.scoring.embedding import Embedder, ScorerUnavailable
 from dialogs.scoring.exemplars import ExemplarBank
-from dialogs.scoring.guards import CopyDetector, is_keyword_list, unique
+from dialogs.scoring.guards import CopyDetector, KeywordList, unique
 from dialogs.scoring.phrases import Phrases
 from dialogs.scoring.results import CheckResult, ScoreResult
 from dialogs.scoring.structure import Structure
@@ -61,6 +61,7 @@ class _Harm:
     phrases: Phrases
     group: int | None
     unlike: int | None
+    cues: Phrases
 
 
 class Scorer:
@@ -75,6 +76,7 @@ class Scorer:
         scoring = pack.scoring
         self._settings = scoring.semantic
         self._structure = Structure(scoring.structure)
+        self._is_keyword_list = KeywordList(scoring.structure.function_words)
         self.PASS_MARK = scoring.pass_mark
         bank = ExemplarBank()
 
@@ -103,7 +105,8 @@ class Scorer:
 
         self._harms = tuple(
             _Harm(n.id, n.label, n.tip, n.penalty, Phrases(_both(n.signals), n.patterns),
-                  bank.add(f"harm:{n.id}", _both(n.exemplars)), bank.add(f"unlike:{n.id}", _both(n.unlike)))
+                  bank.add(f"harm:{n.id}", _both(n.exemplars)), bank.add(f"unlike:{n.id}", _both(n.unlike)),
+                  Phrases(_both(n.cues)))
             for n in scoring.negative_checks
         )  # fmt: skip
         self._bank = bank
@@ -254,7 +257,8 @@ class Scorer:
             for i, clause in enumerate(clauses):
                 closeness = sims[i, harm.group]
                 unlike = sims[i, harm.unlike] if harm.unlike is not None else -1.0
-                if closeness >= settings.harm_similarity and closeness - unlike >= settings.harm_margin:
+                near = closeness >= settings.harm_similarity and closeness - unlike >= settings.harm_margin
+                if near and (not harm.cues or harm.cues.matches(clause)):
                     evidence = clause.text
                     break
         return CheckResult(harm.id, evidence is None, harm.label[locale], harm.tip[locale], 0.0, evidence,
@@ -286,7 +290,7 @@ class Scorer:
         scoring = self._pack.scoring
         results, caps = [], []
 
-        keyword = is_keyword_list(text)
+        keyword = self._is_keyword_list(text)
         results.append(_guard(scoring.keyword_list, locale, not keyword))
         if keyword:
             caps.append(scoring.keyword_list.cap)
