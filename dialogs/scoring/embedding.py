@@ -45,8 +45,9 @@ class Embedder:
             self._model = E5()
             probe = self._model.query(["你好 hello"])
         except Exception as exc:  # ImportError, a broken wheel, a failed self-test
+            reason = " ".join(str(exc).split())
             raise ScorerUnavailable(
-                f"the scoring model could not be loaded ({type(exc).__name__}: {exc}); "
+                f"the scoring model could not be loaded ({type(exc).__name__}: {reason}); "
                 f"install it with `{INSTALL_HINT}`, or set COACH_SCORER=keywords for the keyword-only scorer"
             ) from exc
         self.dim = int(np.asarray(probe).shape[-1])

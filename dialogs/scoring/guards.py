@@ -26,7 +26,7 @@ _WORD = re.compile(r"[A-Za-z']+")
 COPY_MIN_CHARS = 10
 COPY_SIMILARITY = 90
 COPY_SHARE = 0.5  # this share of the answer (in characters) copied: the answer is a copy
-COPY_MIN_TOTAL = 30  # ... or this many copied characters, whatever the rest
+COPY_MIN_TOTAL = 80  # ... or this many copied characters, whatever the rest
 
 
 class KeywordList:

@@ -296,11 +296,11 @@ class Scorer:
             caps.append(scoring.keyword_list.cap)
 
         copied, evidence = self._lesson_copy.is_copy(clauses)
-        results.append(_guard(scoring.copied_lesson, locale, not copied, evidence))
+        results.append(_guard(scoring.copied_lesson, locale, not copied, _text(evidence) if copied else None))
         if copied:
             caps.append(scoring.copied_lesson.cap)
         model_copied, model_evidence = self._model_copy.is_copy(clauses)
-        results.append(_guard(scoring.copied_model, locale, not model_copied, model_evidence))
+        results.append(_guard(scoring.copied_model, locale, not model_copied, _text(model_evidence) if model_copied else None))
         if model_copied:
             caps.append(scoring.copied_model.cap)
 
