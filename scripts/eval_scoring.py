@@ -139,14 +139,16 @@ def report(name: str, rows: list[dict], show_misses: bool, by_answer: bool) -> N
         for a, b in inversions(rows):
             print(
                 f"  {_target(a['answer'])}/{a['answer']['locale']}: label {a['answer']['label']} scored {a['score']}"
-                f" > label {b['answer']['label']} scored {b['score']}   [{a['answer'].get('id', '')} > {b['answer'].get('id', '')}]"
+                f" > label {b['answer']['label']} scored {b['score']}"
+                f"   [{a['answer'].get('id', '')} > {b['answer'].get('id', '')}]"
             )
     if by_answer:
         for row in rows:
             a, r = row["answer"], row["result"]
             fired = ",".join(c.id for c in r.checks if c.negative and not c.passed)
             print(
-                f"  {a.get('id', ''):<26} L{a['label']} {row['score']:>3} {a.get('kind', '-'):<16} {fired:<30} {a['text'][:70]!r}"
+                f"  {a.get('id', ''):<26} L{a['label']} {row['score']:>3} {a.get('kind', '-'):<16} {fired:<30}"
+                f" {a['text'][:70]!r}"
             )
 
 

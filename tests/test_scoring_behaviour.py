@@ -13,9 +13,11 @@ def scorer(pack):
 
 
 def fired(result, check_id):
-    return next(c for c in result.checks if c.id == check_id and not c.passed) if any(
-        c.id == check_id and not c.passed for c in result.checks
-    ) else None
+    return (
+        next(c for c in result.checks if c.id == check_id and not c.passed)
+        if any(c.id == check_id and not c.passed for c in result.checks)
+        else None
+    )
 
 
 GOOD_ICEBREAK_ZH = (
@@ -72,13 +74,19 @@ def test_a_summary_needs_a_check_back(scorer):
     summary = "我总结一下，您最在意的一是返点到账慢，二是客人问完价就走。"
     without = next(c for c in scorer.score("need_guidance", summary, "zh").checks if c.id == "summarise_and_confirm")
     with_back = next(
-        c for c in scorer.score("need_guidance", summary + "我理解得对吗？", "zh").checks if c.id == "summarise_and_confirm"
+        c
+        for c in scorer.score("need_guidance", summary + "我理解得对吗？", "zh").checks
+        if c.id == "summarise_and_confirm"
     )
     assert not without.passed and with_back.passed and with_back.credit > without.credit
 
 
 def test_an_agreement_needs_a_concrete_next_step(scorer):
-    vague = next(c for c in scorer.score("agreement", "那我们以后有机会再一起推一推吧。", "zh").checks if c.id == "concrete_next_step")
+    vague = next(
+        c
+        for c in scorer.score("agreement", "那我们以后有机会再一起推一推吧。", "zh").checks
+        if c.id == "concrete_next_step"
+    )
     concrete = next(
         c
         for c in scorer.score("agreement", "那就下周一开始试两周，先主推一档，目标十单。", "zh").checks
@@ -178,4 +186,4 @@ def test_strongest_and_weakest_name_what_the_dealer_should_react_to(scorer):
 
 
 def test_the_pass_mark_comes_from_the_pack(scorer, pack):
-    assert scorer.PASS_MARK == pack.scoring.pass_mark
+    assert pack.scoring.pass_mark == scorer.PASS_MARK

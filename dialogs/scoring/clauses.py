@@ -25,7 +25,9 @@ LONG_HAN = 28
 _SENTENCE_END = "。！？!?.\n"
 _QUESTION_END = "?？"
 # A break: punctuation, or a space between two Chinese characters; a Latin full stop only before a space or the end.
-_BREAK = re.compile(r"[。！？!?；;，,、：:\n…~～]+|\.(?=\s|$)|(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])|\s+[-/|]\s+|\s*/\s*")
+_BREAK = re.compile(
+    r"[。！？!?；;，,、：:\n…~～]+|\.(?=\s|$)|(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])|\s+[-/|]\s+|\s*/\s*"
+)
 _PUNCTUATION = re.compile(r"[\W_]+", re.UNICODE)
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z']+")

@@ -300,7 +300,9 @@ class Scorer:
         if copied:
             caps.append(scoring.copied_lesson.cap)
         model_copied, model_evidence = self._model_copy.is_copy(clauses)
-        results.append(_guard(scoring.copied_model, locale, not model_copied, _text(model_evidence) if model_copied else None))
+        results.append(
+            _guard(scoring.copied_model, locale, not model_copied, _text(model_evidence) if model_copied else None)
+        )
         if model_copied:
             caps.append(scoring.copied_model.cap)
 
@@ -321,7 +323,8 @@ class Scorer:
                     weights = [c.weight for c in self._rubrics[f"step:{other}"]]
                     fits[other] = (sum(w * j[0] for w, j in zip(weights, judged, strict=True)) / sum(weights), judged)
             other, (fit, judged) = max(fits.items(), key=lambda item: item[1][0])
-            wrong = fit - base >= self._settings.wrong_step_margin
+            # it does another step's job and little of this one
+            wrong = fit - base >= self._settings.wrong_step_margin and base < self._settings.pass_credit
             evidence = max(judged, key=lambda j: j[0])[1] if wrong else None
             for name in fits:
                 results.append(
