@@ -150,7 +150,10 @@ def test_repeated_content_counts_once(scorer):
 
 
 def test_a_closing_line_given_as_an_icebreaker_is_flagged_as_another_steps_job(scorer, pack):
-    closing = "那就这么定了：下周一开始试两周，先主推一档，目标十单。周一上午的培训您安排哪两位店员参加？每周五下午我过来复盘。"
+    closing = (
+        "那就这么定了：下周一开始试两周，先主推一档，目标十单。"
+        "周一上午的培训您安排哪两位店员参加？每周五下午我过来复盘。"
+    )
     result = scorer.score("icebreaking", closing, "zh")
     flag = fired(result, f"{pack.scoring.wrong_step.id}:agreement")
     assert flag is not None
