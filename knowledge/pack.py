@@ -29,7 +29,9 @@ LOCALES = ("zh", "en")
 STEP_IDS = ("icebreaking", "need_guidance", "value_presentation", "objection_handling", "agreement")
 TELEGRAM_MESSAGE_LIMIT = 4096
 DEFAULT_DIR = Path(__file__).parent / "content"
-StructureRule = Literal["open_question", "summary_and_check_back", "concrete_step"]  # scoring.yaml `structure`
+StructureRule = Literal[
+    "open_question", "summary_and_check_back", "concrete_step", "benefit"
+]  # scoring.yaml `structure`
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
@@ -257,6 +259,9 @@ class StructureWords(Strict):
     check_back: Signals
     concrete: list[NonEmpty]  # regular expressions: a date, a time, a count
     function_words: Signals  # words every real sentence has one of (a keyword list has none)
+    benefit_words: (
+        Signals  # a feature only counts as value with one of these in its sentence ("也就是说", "which means")
+    )
 
 
 class Band(Strict):

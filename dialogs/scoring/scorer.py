@@ -232,8 +232,9 @@ class Scorer:
             # the summary and the check-back, as one quotable stretch of the rep's text
             back = min(backs, key=lambda c: abs(c.start - clause.start))
             return credit, _span(text, clause, back)
-        if check.structure == "concrete_step":
-            concrete_sentences = {c.sentence for c in clauses if structure.is_concrete(c)}
+        if check.structure in ("concrete_step", "benefit"):
+            shaped = structure.is_concrete if check.structure == "concrete_step" else structure.is_benefit
+            concrete_sentences = {c.sentence for c in clauses if shaped(c)}
             if clause.sentence not in concrete_sentences:
                 # the best concrete clause may still carry the step
                 concrete = [(credits[i], c) for i, c in enumerate(clauses) if c.sentence in concrete_sentences]

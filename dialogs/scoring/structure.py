@@ -38,6 +38,8 @@ class Structure:
         self._check_back_zh = _alternation(words.check_back.zh, latin=False)
         self._check_back_en = _alternation(words.check_back.en, latin=True)
         self._concrete = [re.compile(p) for p in words.concrete]
+        self._benefit_zh = _alternation(words.benefit_words.zh, latin=False)
+        self._benefit_en = _alternation(words.benefit_words.en, latin=True)
 
     def _open_marker(self, clause: Clause) -> bool:
         text = clause.normalized
@@ -65,6 +67,11 @@ class Structure:
         if self._check_back_zh and self._check_back_zh.search(clause.squeezed):
             return True
         return bool(self._check_back_en and self._check_back_en.search(clause.normalized))
+
+    def is_benefit(self, clause: Clause) -> bool:
+        if self._benefit_zh and self._benefit_zh.search(clause.squeezed):
+            return True
+        return bool(self._benefit_en and self._benefit_en.search(clause.normalized))
 
     def is_concrete(self, clause: Clause) -> bool:
         text = clause.text.lower()
