@@ -34,6 +34,7 @@ from knowledge.pack import LOCALES, STAGE_IDS, STEP_IDS, Guard, Pack, Signals, T
 from knowledge.templates import render
 
 MODES = ("semantic", "keywords")
+_BUILT: dict[tuple[int, str], tuple[Pack, dict]] = {}  # (id(pack), mode) -> (pack, the parts a Scorer is built from)
 
 
 def _both(signals: Signals | None) -> list[str]:
@@ -73,6 +74,14 @@ class Scorer:
             raise ScorerUnavailable(f"COACH_SCORER must be unset (the full scorer) or 'keywords', not {mode!r}")
         self.mode = mode
         self._pack = pack
+        built = _BUILT.get((id(pack), mode))
+        if built is not None and built[0] is pack:  # another Scorer for the same pack in this process: share its parts
+            self.__dict__.update(built[1])
+            return
+        self._build(pack, mode)
+        _BUILT[(id(pack), mode)] = (pack, dict(self.__dict__))
+
+    def _build(self, pack: Pack, mode: str) -> None:
         scoring = pack.scoring
         self._settings = scoring.semantic
         self._structure = Structure(scoring.structure)
