@@ -14,13 +14,14 @@ the whole pack and reports each problem with its file and field path.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from jinja2 import TemplateError
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from knowledge import templates
 from knowledge.ui_contract import UI_VARIABLES
@@ -29,6 +30,17 @@ LOCALES = ("zh", "en")
 STEP_IDS = ("icebreaking", "need_guidance", "value_presentation", "objection_handling", "agreement")
 TELEGRAM_MESSAGE_LIMIT = 4096
 DEFAULT_DIR = Path(__file__).parent / "content"
+
+
+def _compiles(pattern: str) -> str:
+    try:  # a bad regular expression is reported as a pack problem, not at the first answer
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from exc
+    return pattern
+
+
+Pattern = Annotated[str, StringConstraints(min_length=1), AfterValidator(_compiles)]
 StructureRule = Literal[
     "open_question", "summary_and_check_back", "concrete_step", "benefit"
 ]  # scoring.yaml `structure`
@@ -211,7 +223,7 @@ class NegativeCheck(Strict):
     exemplars: Signals | None = None  # sentences that mean the harm (semantic match)
     unlike: Signals | None = None  # harmless sentences that look alike: a clause closer to these does not fire
     cues: Signals | None = None  # a clause fires on meaning only when it also holds one of these words
-    patterns: list[NonEmpty] = []  # regular expressions over the normalised answer
+    patterns: list[Pattern] = []  # regular expressions over the normalised answer
 
 
 class ShortAnswer(Strict):
@@ -257,11 +269,9 @@ class StructureWords(Strict):
     open_words: Signals
     closed_words: Signals
     check_back: Signals
-    concrete: list[NonEmpty]  # regular expressions: a date, a time, a count
+    concrete: list[Pattern]  # regular expressions: a date, a time, a count
     function_words: Signals  # words every real sentence has one of (a keyword list has none)
-    benefit_words: (
-        Signals  # a feature only counts as value with one of these in its sentence ("也就是说", "which means")
-    )
+    benefit_words: Signals  # a feature counts as value only with one of these in its sentence ("也就是说")
 
 
 class Band(Strict):
@@ -276,12 +286,12 @@ class Scoring(Strict):
     harm_cap: int = Field(default=100, ge=0, le=100)  # an answer with a harm scores at most this
     negative_checks: list[NegativeCheck] = Field(min_length=1)
     short_answer: ShortAnswer
-    semantic: Semantic | None = None
-    structure: StructureWords | None = None
-    keyword_list: Guard | None = None
-    copied_lesson: Guard | None = None
-    copied_model: Guard | None = None
-    wrong_step: Guard | None = None
+    semantic: Semantic
+    structure: StructureWords
+    keyword_list: Guard
+    copied_lesson: Guard
+    copied_model: Guard
+    wrong_step: Guard
 
 
 class Roleplay(Strict):
