@@ -249,11 +249,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from dialogs.scoring import ScorerUnavailable
+
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
         return args.func(args, settings)
-    except ConfigError as exc:
+    except (ConfigError, ScorerUnavailable) as exc:
         return _fail(str(exc))
     except PackError as exc:
         print(f"coach: the content pack has {len(exc.problems)} problem(s); run `coach kb check`:", file=sys.stderr)

@@ -14,17 +14,14 @@ from knowledge.pack import Text
 from knowledge.schema import Dealer, PersonaReactions
 
 
-def choose_reaction(result: ScoreResult, good: bool, harm_ids: set[str]) -> tuple[str, str] | None:
+def choose_reaction(result: ScoreResult, good: bool) -> tuple[str, str] | None:
     """(kind, check id) the dealer reacts to: ("harm", id), ("passed", id) or ("missed", id)."""
-    harms = [c for c in result.checks if c.id in harm_ids and not c.passed]
-    if harms:
-        return "harm", max(harms, key=lambda c: c.penalty).id
-    rubric = [c for c in result.checks if not c.negative and c.id not in harm_ids and c.weight > 0]
-    candidates = [c for c in rubric if c.passed == good]
-    if not candidates:
+    if result.harms:
+        return "harm", result.harms[0].id  # the worst harm the answer fired
+    check = result.strongest if good else result.weakest
+    if check is None:
         return None
-    # max() keeps the first of equal weights: the rubric's own order breaks ties.
-    return ("passed" if good else "missed"), max(candidates, key=lambda c: c.weight).id
+    return ("passed" if good else "missed"), check.id
 
 
 def reaction_line(

@@ -91,12 +91,11 @@ class RoleplaySession(FlowSession):
             result = scorer.score(step_id, text, locale)
         self.effects.append(RecordScore(result))
         good = result.score >= scorer.PASS_MARK
-        harm_ids = {n.id for n in self.ctx.pack.scoring.negative_checks}
         self.data.setdefault("moves", {})[step_id] = {
             "score": result.score,
             "good": good,
             "checks": [{"id": c.id, "passed": c.passed, "evidence": c.evidence} for c in result.checks],
-            "reaction": choose_reaction(result, good, harm_ids),
+            "reaction": choose_reaction(result, good),
         }
         self.data["step_index"] = self.step_index + 1
         if step_id == STEP_IDS[-1]:

@@ -8,14 +8,27 @@ against these models; knowledge/pack.py re-exports every name here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 LOCALES = ("zh", "en")
 STEP_IDS = ("icebreaking", "need_guidance", "value_presentation", "objection_handling", "agreement")
 TELEGRAM_MESSAGE_LIMIT = 4096
+
+
+def _compiles(pattern: str) -> str:
+    try:  # a bad regular expression is reported as a pack problem, not at the first answer
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from exc
+    return pattern
+
+
+Pattern = Annotated[str, StringConstraints(min_length=1), AfterValidator(_compiles)]
+StructureRule = Literal["open_question", "summary_and_check_back", "concrete_step", "benefit"]  # scoring.yaml
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
@@ -65,7 +78,9 @@ class Check(Strict):
     tip: Text
     signals: Signals
     weight: float = Field(default=1.0, gt=0, le=5)
-    questions: int | None = Field(default=None, ge=1, le=5)  # also passes when the answer asks this many questions
+    questions: int | None = Field(default=None, ge=1, le=5)  # open questions needed for full credit
+    exemplars: Signals | None = None  # sentences that mean "this check is met" (scoring: semantic match)
+    structure: StructureRule | None = None  # a shape the answer must also have (scoring.yaml `structure`)
 
 
 class Step(Strict):
@@ -156,6 +171,7 @@ class StageCheck(Strict):
 
     tip: Text
     signals: Signals
+    exemplars: Signals | None = None  # card-specific sentences that show this stage
 
 
 class ObjectionChecks(ByKey):
@@ -202,7 +218,11 @@ class NegativeCheck(Strict):
     label: Text
     tip: Text
     penalty: int = Field(ge=1, le=100)
-    signals: Signals
+    signals: Signals  # exact phrases only (never fuzzy)
+    exemplars: Signals | None = None  # sentences that mean the harm (semantic match)
+    unlike: Signals | None = None  # harmless sentences that look alike: a clause closer to these does not fire
+    cues: Signals | None = None  # a clause fires on meaning only when it also holds one of these words
+    patterns: list[Pattern] = []  # regular expressions over the normalised answer
 
 
 class ShortAnswer(Strict):
@@ -216,9 +236,61 @@ class ShortAnswer(Strict):
     cap: int = Field(ge=0, le=100)
 
 
+# --- scoring settings (scoring.yaml); read by dialogs/scoring ------------------
+
+
+class Guard(Strict):
+    """An anti-gaming rule: when it fires, the score is capped and its tip shown."""
+
+    id: Slug
+    label: Text
+    tip: Text
+    cap: int = Field(ge=0, le=100)
+
+
+class Semantic(Strict):
+    """Thresholds on centred cosine similarity between a clause and a check's exemplars."""
+
+    pass_similarity: float = Field(gt=0, le=1)  # a clause this close shows the check fully
+    partial_from: float = Field(ge=0, le=1)  # below this, no credit; in between, partial credit
+    pass_credit: float = Field(gt=0, le=1)  # a check with at least this credit (0..1) is shown as passed
+    harm_similarity: float = Field(gt=0, le=1)  # a clause this close to a harm exemplar fires it
+    harm_margin: float = Field(ge=0, le=1)  # ... if it is this much closer to the harm than to its `unlike`
+    phrase_credit: float = Field(ge=0, le=1)  # credit for an exact signal phrase inside a real sentence
+    full_marks_at: float = Field(gt=0, le=1)  # weighted share of credit that already earns 100
+    wrong_step_margin: float = Field(ge=0, le=1)  # another step's rubric fits this much better: wrong step
+    background: Signals  # neutral lines: part of the centring mean
+
+
+class StructureWords(Strict):
+    """Word lists for the structure rules (open questions, check-backs, concrete steps)."""
+
+    open_words: Signals
+    closed_words: Signals
+    check_back: Signals
+    concrete: list[Pattern]  # regular expressions: a date, a time, a count
+    function_words: Signals  # words every real sentence has one of (a keyword list has none)
+    benefit_words: Signals  # a feature counts as value only with one of these in its sentence ("也就是说")
+
+
+class Band(Strict):
+    id: Slug
+    min_score: int = Field(ge=0, le=100)
+    label: Text
+
+
 class Scoring(Strict):
+    pass_mark: int = Field(default=60, ge=1, le=100)
+    bands: list[Band] = []
+    harm_cap: int = Field(default=100, ge=0, le=100)  # an answer with a harm scores at most this
     negative_checks: list[NegativeCheck] = Field(min_length=1)
     short_answer: ShortAnswer
+    semantic: Semantic
+    structure: StructureWords
+    keyword_list: Guard
+    copied_lesson: Guard
+    copied_model: Guard
+    wrong_step: Guard
 
 
 class Roleplay(Strict):

@@ -1,66 +1,103 @@
-"""Print what scoring an answer costs after start-up: percentiles over the labelled answers.
+"""Print what the scorer costs: start-up (cold and warm vector cache) and time per 300-character answer.
 
-    python -m scripts.bench_scoring [--repeat 30]
+    python -m scripts.bench_scoring [--answers 300] [--chars 300]
 
-Scores every labelled step answer and objection answer `repeat` times and prints
-the start-up cost (pack, jieba dictionary, compiled rubrics) and the time per
-answer at the 50th, 90th and 99th percentile and the worst case, plus one
-4096-character answer (Telegram's longest message) for the far tail.
+Start-up is measured in fresh processes: loading the pack, the model and the exemplar vectors,
+first with an empty vector cache (cold: every exemplar is embedded), then with the cache that
+run left behind (warm). Per-answer times: labelled answers, each cut or padded (with the next
+answer) to `--chars` characters, scored once each in one process with the clause memo cleared
+before every answer, so every clause is embedded as for an answer never seen before. Prints
+p50/p90/p99 and the worst case. Figures depend on the machine's load: report them with it.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
 import yaml
 
-from dialogs.scoring import Scorer
-from knowledge.pack import load_pack
-
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+STARTUP = (
+    "import time; t = time.perf_counter(); "
+    "from knowledge.pack import load_pack; from dialogs.scoring import Scorer; "
+    "p = load_pack(); t1 = time.perf_counter(); Scorer(p); t2 = time.perf_counter(); "
+    "print(f'{t1 - t:.3f} {t2 - t1:.3f}')"
+)
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
 
 
+def startup(cache_dir: str) -> tuple[float, float, float]:
+    """(pack seconds, scorer seconds, whole process seconds) in a fresh interpreter."""
+    env = {**os.environ, "COACH_CACHE_DIR": cache_dir}
+    env.pop("COACH_SCORER", None)
+    started = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", STARTUP], capture_output=True, text=True, env=env, check=True)
+    total = time.perf_counter() - started
+    pack, scorer = map(float, out.stdout.split())
+    return pack, scorer, total
+
+
+def answers(chars: int, count: int) -> list[tuple[str, str, str, str]]:
+    """(kind, key, locale, text) of about `chars` characters each, from the labelled sets."""
+    pool = []
+    for name in ("labelled_answers.yaml", "labelled_objection_answers.yaml", "labelled_tuning.yaml"):
+        path = DATA / name
+        if path.exists():
+            pool += yaml.safe_load(path.read_text(encoding="utf-8"))["answers"]
+    made = []
+    for i, answer in enumerate(pool[:count]):
+        text, j = answer["text"], i + 1
+        while len(text) < chars:
+            text += " " + pool[j % len(pool)]["text"]
+            j += 1
+        kind, key = ("objection", answer["objection"]) if "objection" in answer else ("step", answer["step"])
+        made.append((kind, key, answer["locale"], text[:chars]))
+    return made
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--answers", type=int, default=300, help="how many answers to time")
+    parser.add_argument("--chars", type=int, default=300, help="characters per answer")
     args = parser.parse_args()
 
-    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as cache:
+        cold = startup(cache)
+        warm = startup(cache)
+    print(f"start-up, cold vector cache: pack {cold[0]:.2f} s + scorer {cold[1]:.2f} s (process {cold[2]:.2f} s)")
+    print(f"start-up, warm vector cache: pack {warm[0]:.2f} s + scorer {warm[1]:.2f} s (process {warm[2]:.2f} s)")
+
+    from dialogs.scoring import Scorer
+    from knowledge.pack import load_pack
+
     scorer = Scorer(load_pack())
-    startup = time.perf_counter() - started
-
-    steps = yaml.safe_load((DATA / "labelled_answers.yaml").read_text(encoding="utf-8"))["answers"]
-    objections = yaml.safe_load((DATA / "labelled_objection_answers.yaml").read_text(encoding="utf-8"))["answers"]
-    calls = [(scorer.score, a["step"], a["text"], a["locale"]) for a in steps]
-    calls += [(scorer.score_objection, a["objection"], a["text"], a["locale"]) for a in objections]
-
+    batch = answers(args.chars, args.answers)
     timings = []
-    for _ in range(args.repeat):
-        for score, key, text, locale in calls:
-            t0 = time.perf_counter()
-            score(key, text, locale)
-            timings.append((time.perf_counter() - t0) * 1000)
+    for kind, key, locale, text in batch:
+        scorer._embedder.clear_memo()
+        started = time.perf_counter()
+        if kind == "objection":
+            scorer.score_objection(key, text, locale)
+        else:
+            scorer.score(key, text, locale)
+        timings.append((time.perf_counter() - started) * 1000)
     timings.sort()
-    longest = ("您好王老板😀，最近生意怎么样？" * 300)[:4096]
-    t0 = time.perf_counter()
-    scorer.score("need_guidance", longest, "zh")
-    long_ms = (time.perf_counter() - t0) * 1000
-
-    lengths = [len(text) for _, _, text, _ in calls]
-    print(f"start-up (pack + jieba + rubrics): {startup:.2f} s")
-    print(f"answers: {len(calls)} (median {statistics.median(lengths):.0f} characters), {len(timings)} scorings")
     print(
-        f"per answer: p50 {percentile(timings, 0.50):.3f} ms  p90 {percentile(timings, 0.90):.3f} ms  "
-        f"p99 {percentile(timings, 0.99):.3f} ms  max {timings[-1]:.3f} ms"
+        f"{len(timings)} answers of {args.chars} characters, unseen clauses: "
+        f"p50 {percentile(timings, 0.5):.0f} ms, p90 {percentile(timings, 0.9):.0f} ms, "
+        f"p99 {percentile(timings, 0.99):.0f} ms, max {timings[-1]:.0f} ms (mean {statistics.fmean(timings):.0f} ms)"
     )
-    print(f"one 4096-character answer: {long_ms:.2f} ms")
+    print(f"load average now: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

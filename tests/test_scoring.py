@@ -58,11 +58,13 @@ def test_objection_answers_follow_the_labels_card_by_card(scorer):
 def test_arguing_blaming_discounts_and_pressure_cost_points_and_say_why(scorer, pack):
     good = next(a for a in LABELLED if a["step"] == "objection_handling" and a["locale"] == "zh" and a["label"] == 3)
     base = scorer.score("objection_handling", good["text"], "zh")
+    assert base.harms == ()
     for check in pack.scoring.negative_checks:
         spoiled = scorer.score("objection_handling", f"{good['text']} {check.signals.zh[0]}", "zh")
         fired = next(c for c in spoiled.checks if c.id == check.id)
         assert not fired.passed and fired.tip == check.tip.zh and fired.evidence
-        assert spoiled.score == max(0, base.score - check.penalty)
+        # a harmful move makes the whole answer poor, however good the rest
+        assert spoiled.score <= min(base.score - check.penalty, pack.scoring.harm_cap)
 
 
 def test_within_each_step_better_answers_score_higher_on_average(scorer):
@@ -77,15 +79,11 @@ def test_within_each_step_better_answers_score_higher_on_average(scorer):
 def test_every_score_lists_the_checks_behind_it(scorer, pack):
     for step in pack.steps:
         result = scorer.score(step.id, "你好", "zh")
-        assert [c.id for c in result.checks if not c.negative] == [c.id for c in step.rubric]
-        positive = [c for c in result.checks if not c.negative]
-        base = 100 * sum(c.weight for c in positive if c.passed) / sum(c.weight for c in positive)
+        assert [c.id for c in result.checks if c.kind == "rubric"] == [c.id for c in step.rubric]
         short = pack.scoring.short_answer
-        penalties = sum(c.penalty for c in result.checks if c.negative and not c.passed and c.id != short.id)
-        expected = max(0, round(base - penalties))
         too_short = next(c for c in result.checks if c.id == short.id)
         assert not too_short.passed  # "你好" cannot show any skill
-        assert result.score == min(expected, short.cap)
+        assert result.score <= short.cap
         for check in result.missed:
             assert check.tip and check.evidence is None
 
@@ -116,7 +114,8 @@ def test_coach_score_prints_the_contract_json():
     ).stdout
     data = json.loads(out)
     assert data["step"] == "icebreaking" and 0 <= data["score"] <= 100
-    assert data["checks"] and all(set(c) == {"id", "passed", "tip"} for c in data["checks"])
+    assert data["checks"] and all({"id", "passed", "tip"} <= set(c) for c in data["checks"])
+    assert data["mode"] == "semantic"
     assert any(c["passed"] for c in data["checks"])
 
 

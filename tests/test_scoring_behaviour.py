@@ -1,0 +1,192 @@
+"""The scorer judges what an answer does, not which words it uses: gaming, structure and harms."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialogs.scoring import Scorer
+
+
+@pytest.fixture(scope="module")
+def scorer(pack):
+    return Scorer(pack)
+
+
+def fired(result, check_id):
+    return (
+        next(c for c in result.checks if c.id == check_id and not c.passed)
+        if any(c.id == check_id and not c.passed for c in result.checks)
+        else None
+    )
+
+
+GOOD_ICEBREAK_ZH = (
+    "王老板，上回您说周末店里人手不够，今天一进门就看到三四个客人在挑手机。您先忙，我不着急。"
+    "等您空下来，我想听听这个月店里生意怎么样，今天主要是来了解情况的，十分钟就够。"
+)
+GOOD_ICEBREAK_EN = (
+    "Morning Mr Wang! Last time you said weekends leave you short-staffed, and I can see it's busy again. "
+    "Go ahead and finish with your customer, I'm in no rush. Once you're free, how has the shop been this month? "
+    "I'm mainly here to listen today, ten minutes at most."
+)
+
+
+@pytest.mark.parametrize(
+    "text,locale",
+    [
+        ("上回 怎么样 想听听 您先忙 确实难受 十分钟 方便吗", "zh"),
+        ("Rapport, empathy, your shop, last time, how's business, ten minutes, good time", "en"),
+        ("个性化开场 开放提问 接住情绪 说清来意 征得同意", "zh"),
+    ],
+)
+def test_a_list_of_buzzwords_scores_low_and_says_why(scorer, pack, text, locale):
+    result = scorer.score("icebreaking", text, locale)
+    assert result.score <= 20
+    flag = fired(result, pack.scoring.keyword_list.id)
+    assert flag is not None and flag.tip == pack.scoring.keyword_list.tip[locale]
+
+
+def test_real_sentences_are_not_taken_for_a_keyword_list(scorer, pack):
+    for text, locale in ((GOOD_ICEBREAK_ZH, "zh"), (GOOD_ICEBREAK_EN, "en")):
+        result = scorer.score("icebreaking", text, locale)
+        assert fired(result, pack.scoring.keyword_list.id) is None
+        assert result.score >= 70, (text, result.score)
+
+
+def test_phone_typed_chinese_without_punctuation_is_still_understood(scorer):
+    typed = "王老板 上回您说周末人手不够 这周末还那么忙吗 您先忙我不急 今天来主要想听听您这边的情况 十分钟就行"
+    punctuated = scorer.score("icebreaking", GOOD_ICEBREAK_ZH, "zh").score
+    assert scorer.score("icebreaking", typed, "zh").score >= punctuated - 25
+    assert scorer.score("icebreaking", typed, "zh").score >= 60
+
+
+def test_closed_questions_do_not_pass_open_questions(scorer):
+    closed = scorer.score("need_guidance", "是不是生意不好？要不要试试我们的套餐？您肯定也想多赚点吧？", "zh")
+    assert not next(c for c in closed.checks if c.id == "open_questions").passed
+    closed_en = scorer.score("need_guidance", "Do you sell much broadband? Is it hard? Can we put up a poster?", "en")
+    assert not next(c for c in closed_en.checks if c.id == "open_questions").passed
+    opened = scorer.score("need_guidance", "最近来问宽带的都是些什么客人？他们最常问的是什么？", "zh")
+    check = next(c for c in opened.checks if c.id == "open_questions")
+    assert check.passed and check.evidence in "最近来问宽带的都是些什么客人？他们最常问的是什么？"
+
+
+def test_a_summary_needs_a_check_back(scorer):
+    summary = "我总结一下，您最在意的一是返点到账慢，二是客人问完价就走。"
+    without = next(c for c in scorer.score("need_guidance", summary, "zh").checks if c.id == "summarise_and_confirm")
+    with_back = next(
+        c
+        for c in scorer.score("need_guidance", summary + "我理解得对吗？", "zh").checks
+        if c.id == "summarise_and_confirm"
+    )
+    assert not without.passed and with_back.passed and with_back.credit > without.credit
+
+
+def test_an_agreement_needs_a_concrete_next_step(scorer):
+    vague = next(
+        c
+        for c in scorer.score("agreement", "那我们以后有机会再一起推一推吧。", "zh").checks
+        if c.id == "concrete_next_step"
+    )
+    concrete = next(
+        c
+        for c in scorer.score("agreement", "那就下周一开始试两周，先主推一档，目标十单。", "zh").checks
+        if c.id == "concrete_next_step"
+    )
+    assert concrete.passed and not vague.passed
+
+
+@pytest.mark.parametrize(
+    "text,locale",
+    [
+        ("Which customers come to you most often? What do they usually ask about first?", "en"),
+        ("I'll give you a call on Thursday to see how the first week went.", "en"),
+        ("Please don't hesitate to ask me anything about the plans, I'm happy to explain.", "en"),
+        ("下周三我再给您打个电话，问问这周卖得怎么样。", "zh"),
+    ],
+)
+def test_harmless_sentences_fire_no_harm(scorer, text, locale):
+    for step in ("need_guidance", "agreement", "icebreaking"):
+        assert scorer.score(step, text, locale).harms == ()
+
+
+@pytest.mark.parametrize(
+    "text,harm",
+    [
+        ("我再给您每户多加五十块", "instant_discount"),
+        ("我私下再给您每户补三十，这个别往外说", "instant_discount"),
+        ("我给您再打个九折", "instant_discount"),
+        ("我这个月任务还差十单", "targets_only"),
+        ("今天不签的话，这个名额明天就给隔壁店了。", "pressure_to_sign"),
+        ("Just don't mention the two-year lock-in to customers, they never ask anyway.", "mis_selling"),
+    ],
+)
+def test_harms_are_caught_inside_a_good_answer_and_quote_the_clause(scorer, pack, text, harm):
+    answer = (
+        "王老板，您担心利润薄很正常，换我也会这么算。您是跟哪家比的？城东一家同样大小的店上个月分成两千多。"
+        f"{text}。您看这样行吗？"
+    )
+    clean = scorer.score("objection_handling", answer.replace(f"{text}。", ""), "zh")
+    result = scorer.score("objection_handling", answer, "zh")
+    fired_harm = next((c for c in result.harms if c.id == harm), None)
+    assert fired_harm is not None, [c.id for c in result.harms]
+    assert fired_harm.evidence and fired_harm.evidence in answer
+    assert result.score <= pack.scoring.harm_cap < clean.score
+
+
+def test_pasting_the_lesson_text_is_capped_with_a_tip(scorer, pack):
+    step = pack.step("icebreaking")
+    pasted = GOOD_ICEBREAK_ZH + step.techniques[0].how.zh + step.techniques[3].how.zh + step.purpose.zh
+    result = scorer.score("icebreaking", pasted, "zh")
+    guard = pack.scoring.copied_lesson
+    flag = fired(result, guard.id)
+    assert flag is not None and flag.tip == guard.tip.zh and flag.evidence in pasted
+    assert result.score <= guard.cap
+
+
+def test_repeated_content_counts_once(scorer):
+    weak = "王老板您好，我是青禾的小李，今天来跟您聊聊我们的新套餐。"
+    once = scorer.score("icebreaking", weak, "zh").score
+    assert scorer.score("icebreaking", weak * 5, "zh").score == once
+
+
+def test_a_closing_line_given_as_an_icebreaker_is_flagged_as_another_steps_job(scorer, pack):
+    closing = (
+        "那就这么定了：下周一开始试两周，先主推一档，目标十单。"
+        "周一上午的培训您安排哪两位店员参加？每周五下午我过来复盘。"
+    )
+    result = scorer.score("icebreaking", closing, "zh")
+    flag = fired(result, f"{pack.scoring.wrong_step.id}:agreement")
+    assert flag is not None
+    assert pack.step("agreement").title.zh in flag.tip and pack.step("icebreaking").title.zh in flag.tip
+    assert result.score <= pack.scoring.wrong_step.cap
+    # the same words as an agreement are a good answer
+    assert scorer.score("agreement", closing, "zh").score >= 60
+
+
+def test_the_same_text_always_gets_the_same_score(pack, scorer):
+    again = Scorer(pack)
+    for text, locale in ((GOOD_ICEBREAK_ZH, "zh"), (GOOD_ICEBREAK_EN, "en")):
+        first = scorer.score("icebreaking", text, locale)
+        assert again.score("icebreaking", text, locale) == first
+        assert scorer.score("icebreaking", text, locale) == first
+
+
+def test_every_passed_check_quotes_the_reps_own_words(scorer, pack):
+    answers = [(GOOD_ICEBREAK_ZH, "zh"), (GOOD_ICEBREAK_EN, "en")]
+    for step in pack.steps:
+        for text, locale in answers:
+            for check in scorer.score(step.id, text, locale).checks:
+                if check.evidence is not None:
+                    assert check.evidence in text, (step.id, check.id, check.evidence)
+
+
+def test_strongest_and_weakest_name_what_the_dealer_should_react_to(scorer):
+    result = scorer.score("icebreaking", GOOD_ICEBREAK_EN, "en")
+    assert result.strongest is not None and result.strongest.passed
+    poor = scorer.score("icebreaking", "Hi, I'm from Qinghe Telecom. We have a new plan, you should stock it.", "en")
+    assert poor.weakest is not None and not poor.weakest.passed
+    assert poor.weakest.weight == max(c.weight for c in poor.checks if c.kind == "rubric" and not c.passed)
+
+
+def test_the_pass_mark_comes_from_the_pack(scorer, pack):
+    assert pack.scoring.pass_mark == scorer.PASS_MARK
