@@ -27,7 +27,7 @@ from datasette.utils.asgi import Response
 from datasette_auth_passwords.utils import hash_password
 
 from bot.reports import read_only
-from dialogs.scoring import Scorer
+from knowledge.pack import load_pack
 
 PASSWORD_ENV = "COACH_REVIEW_PASSWORD"
 LOGIN_USER = "manager"
@@ -60,10 +60,13 @@ def check_password(host: str, password: str) -> None:
         raise ReviewError(f"{PASSWORD_ENV} must be at least {MIN_PASSWORD_LENGTH} characters long")
 
 
-def build_metadata(db_name: str, password: str = "") -> dict:
-    """The shipped metadata for a database called `db_name`, with the login settings when a password is set."""
+def build_metadata(db_name: str, password: str = "", pass_mark: int | None = None) -> dict:
+    """The shipped metadata for a database called `db_name`, with the login settings when a password is set.
+
+    `pass_mark` (default: the content pack's, scoring.yaml) is where the canned queries draw the line."""
     raw = (files("bot") / "review_metadata.yaml").read_text(encoding="utf-8")
-    metadata = _fill(yaml.safe_load(raw), {"{pass_mark}": str(Scorer.PASS_MARK)})
+    pass_mark = load_pack().scoring.pass_mark if pass_mark is None else pass_mark
+    metadata = _fill(yaml.safe_load(raw), {"{pass_mark}": str(pass_mark)})
     metadata["databases"] = {db_name: metadata["databases"][METADATA_DB_KEY]}
     for dashboard in metadata["plugins"]["datasette-dashboards"].values():
         for chart in dashboard["charts"].values():

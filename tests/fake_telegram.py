@@ -46,6 +46,8 @@ class FakeBotApi:
         if method == "getUpdates":
             self.polls += 1
             return {"ok": True, "result": self._get_updates(params)}
+        if method == "sendMessage" and not {"chat_id", "text"} <= params.keys():
+            return {"ok": False, "error_code": 400, "description": "Bad Request: chat_id and text are required"}
         with self._changed:
             self.calls.append((method, params))
             self._changed.notify_all()
@@ -141,7 +143,10 @@ class FakeBotApiServer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode("utf-8")
+                raw = self.rfile.read(length)
+                if len(raw) < length:  # the bot was killed mid-request: Telegram never sees half a request
+                    return
+                body = raw.decode("utf-8")
                 if self.headers.get("Content-Type", "").startswith("application/json"):
                     params = json.loads(body or "{}")
                 else:

@@ -9,6 +9,7 @@ a 300-character answer stays around a dozen units (each unit costs one model row
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -31,6 +32,12 @@ _BREAK = re.compile(
 _PUNCTUATION = re.compile(r"[\W_]+", re.UNICODE)
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z']+")
+
+
+def load_dictionary() -> None:
+    """Load jieba's dictionary now (at start-up, not in the first answer), without its log lines."""
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
 
 
 def normalize(text: str) -> str:

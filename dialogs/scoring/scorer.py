@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dialogs.scoring.clauses import Clause, han_count, latin_words, split_clauses
+from dialogs.scoring.clauses import Clause, han_count, latin_words, load_dictionary, split_clauses
 from dialogs.scoring.embedding import Embedder, ScorerUnavailable
 from dialogs.scoring.exemplars import ExemplarBank
 from dialogs.scoring.guards import CopyDetector, KeywordList, unique
@@ -82,6 +82,7 @@ class Scorer:
         _BUILT[(id(pack), mode)] = (pack, dict(self.__dict__))
 
     def _build(self, pack: Pack, mode: str) -> None:
+        load_dictionary()
         scoring = pack.scoring
         self._settings = scoring.semantic
         self._structure = Structure(scoring.structure)
