@@ -1,6 +1,6 @@
 """The session log in SQLite, and the inbox beside it: the only module that writes SQL.
 
-Tables (see MIGRATIONS): users, sessions, turns, scores, drill_cards, outbox
+Tables (see MIGRATIONS): users, sessions, turns, scores, drill_cards, outbox, handled_updates
 (replies committed with their turn, deleted once Telegram accepted them) and
 handled_updates ((channel, update id) of every update already answered). WAL
 mode and `secure_delete`, so deleted rows are overwritten, not left in free
@@ -180,8 +180,21 @@ def _migration_3(db: sqlite_utils.Database) -> None:
     )  # fmt: skip
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3]
+def _migration_4(db: sqlite_utils.Database) -> None:
+    """Sessions ordered by a strictly increasing counter, not a millisecond timestamp: two sessions saved
+    in the same millisecond (a practice paused by another one) must still come out in the order used."""
+    db.execute("ALTER TABLE sessions ADD COLUMN touched INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        "UPDATE sessions SET touched = (SELECT COUNT(*) FROM sessions AS earlier"
+        " WHERE earlier.updated_at < sessions.updated_at"
+        " OR (earlier.updated_at = sessions.updated_at AND earlier.id <= sessions.id))"
+    )
+    db.execute("CREATE INDEX idx_sessions_user_touched ON sessions(user_id, status, touched)")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3, _migration_4]
 SCHEMA_VERSION = len(MIGRATIONS)
+_NEXT_TOUCH = "(SELECT COALESCE(MAX(touched), 0) + 1 FROM sessions)"  # the order sessions were last saved in
 
 
 BUSY_TIMEOUT_MS = 45_000  # a lock held by another process for up to 30 s delays a write, never fails it
@@ -356,7 +369,7 @@ class Storage:
         """A user's unfinished sessions, the one used most recently first (the others are paused)."""
         rows = self.db.execute(
             "SELECT id, flow, state, data, status, version FROM sessions WHERE user_id = ? AND status = 'active'"
-            " ORDER BY updated_at DESC, id DESC",
+            " ORDER BY touched DESC",
             [user_id],
         ).fetchall()
         return [SessionRecord(r[0], r[1], r[2], json.loads(r[3] or "{}"), r[4], r[5]) for r in rows]
@@ -378,13 +391,13 @@ class Storage:
         stamp = now()
         if session.id is None:
             cursor = self.db.execute(
-                "INSERT INTO sessions (user_id, flow, state, data, status, version, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO sessions (user_id, flow, state, data, status, version, created_at, updated_at, touched)"
+                f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, {_NEXT_TOUCH})",
                 [user_id, session.flow, session.state, data, session.status, session.version, stamp, stamp],
             )
             return cursor.lastrowid
         self.db.execute(
-            "UPDATE sessions SET state = ?, data = ?, status = ?, version = ?, updated_at = ?"
+            f"UPDATE sessions SET state = ?, data = ?, status = ?, version = ?, updated_at = ?, touched = {_NEXT_TOUCH}"
             " WHERE id = ? AND user_id = ?",
             [session.state, data, session.status, session.version, stamp, session.id, user_id],
         )

@@ -83,3 +83,39 @@ def test_a_sent_replys_outbox_id_is_never_given_to_a_later_reply(storage):
     storage.reply_sent(first)  # the newest row is deleted: a plain rowid would be handed out again
     second = storage.queue_reply(channel="telegram", chat="5", user_id=None, update_id=None, reply="{}")
     assert second > first
+
+
+def test_sessions_saved_in_the_same_millisecond_keep_the_order_they_were_used_in(tmp_path, monkeypatch):
+    import bot.storage as storage_module
+    from dialogs.engine import SessionRecord
+
+    monkeypatch.setattr(storage_module, "now", lambda: "2026-12-01T09:00:00.000+00:00")  # one frozen millisecond
+    store = Storage(tmp_path / "same-ms.db")
+    user = store.ensure_user("console", "u", "U", "", "zh")
+    course = store.save_session(user.id, SessionRecord(None, "course", "explain", {}))
+    drill = store.save_session(user.id, SessionRecord(None, "drill", "menu", {}))
+    assert [s.id for s in store.active_sessions(user.id)] == [drill, course]  # the drill paused the course
+    store.save_session(user.id, SessionRecord(course, "course", "model", {}, version=1))  # /train continues it
+    assert [s.id for s in store.active_sessions(user.id)] == [course, drill]
+    store.close()
+
+
+def test_a_schema_3_database_keeps_its_sessions_in_the_order_they_were_last_used(tmp_path):
+    import sqlite_utils
+
+    from bot.storage import MIGRATIONS
+
+    path = tmp_path / "v3.db"
+    old = sqlite_utils.Database(sqlite3.connect(path, isolation_level=None))
+    for number, migration in enumerate(MIGRATIONS[:3], start=1):
+        migration(old)
+        old.execute(f"PRAGMA user_version = {number}")
+    old.execute("INSERT INTO users (channel, external_id, name, locale, role, created_at)"
+                " VALUES ('telegram', '5', 'Li', 'zh', 'rep', 'now')")  # fmt: skip
+    for flow, updated in (("course", "2026-12-01T09:00:02"), ("drill", "2026-12-01T09:00:01")):
+        old.execute("INSERT INTO sessions (user_id, flow, state, data, status, created_at, updated_at)"
+                    " VALUES (1, ?, 'x', '{}', 'active', 'then', ?)", [flow, updated])  # fmt: skip
+    old.conn.close()
+    store = Storage(path)
+    assert [s.flow for s in store.active_sessions(1)] == ["course", "drill"]  # the later-used one first
+    store.close()
