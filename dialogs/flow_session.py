@@ -125,7 +125,8 @@ class FlowSession:
                 **c,
                 "label": described[c["id"]].label,
                 "tip": described[c["id"]].tip,
-                "negative": described[c["id"]].negative,
+                # harms and guards are shown only when they fired, even a guard that takes no points off
+                "negative": described[c["id"]].negative or described[c["id"]].kind != "rubric",
             }
             for c in checks
             if c["id"] in described

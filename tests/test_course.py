@@ -52,6 +52,9 @@ def test_full_course_in_each_language(service, pack, storage, locale):
         assert reply.score is not None and f"{reply.score}" in learner.text
         for check in step.rubric:  # every check is listed, missed ones with their tip
             assert check.label[locale] in learner.text
+        scoring = pack.scoring  # a guard or harm that did not fire is not listed (not even as ✅)
+        for unfired in (scoring.copied_model, scoring.copied_lesson, scoring.keyword_list, *scoring.negative_checks):
+            assert unfired.label[locale] not in learner.text
         label = "finish" if step_id == STEP_IDS[-1] else "next"
         learner.press(BUTTONS[locale][label])
     summary = learner.text
