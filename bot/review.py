@@ -131,10 +131,10 @@ def forbidden(datasette, request, message):
 
 
 def _fill(value, replacements: dict[str, str]):
-    """`value` with every placeholder in its strings replaced."""
+    """`value` (parsed YAML) with every `{name}` variable in its strings replaced by its text."""
     if isinstance(value, str):
-        for placeholder, text in replacements.items():
-            value = value.replace(placeholder, text)
+        for variable, text in replacements.items():
+            value = value.replace(variable, text)
         return value
     if isinstance(value, dict):
         return {key: _fill(item, replacements) for key, item in value.items()}

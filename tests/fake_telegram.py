@@ -250,3 +250,26 @@ def buttons_of(sent_message: dict) -> list[tuple[str, str]]:
     """(label, callback data) of a sent message's inline keyboard."""
     markup = sent_message.get("reply_markup") or {}
     return [(b["text"], b["callback_data"]) for row in markup.get("inline_keyboard", []) for b in row]
+
+
+@contextlib.asynccontextmanager
+async def recorded_application(service):
+    """A built, initialised PTB application over `service` whose Bot API calls a RecordingRequest answers."""
+    from bot.config import Settings
+    from bot.telegram.app import build_application
+
+    request = RecordingRequest()
+    app = build_application(Settings(token=TOKEN), service, request=request)
+    await app.initialize()
+    try:
+        yield app, request.api
+    finally:
+        await app.shutdown()
+
+
+async def feed(app, *updates) -> None:
+    """Hand raw update dicts to the application, in order, as Telegram would deliver them."""
+    from telegram import Update
+
+    for data in updates:
+        await app.process_update(Update.de_json(data, app.bot))

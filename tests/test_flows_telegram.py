@@ -6,30 +6,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from telegram import Update
 
-from bot.config import Settings
 from bot.service import CoachService
-from bot.telegram.app import build_application, register_commands
+from bot.telegram.app import register_commands
 from dialogs.engine import Engine
-from tests.fake_telegram import TOKEN, RecordingRequest, buttons_of, callback_update, message_update
+from tests.fake_telegram import buttons_of, callback_update, feed, message_update, recorded_application
 
 WARMUP_DIR = Path(__file__).parent / "fixtures" / "flows"
 
 
 @pytest.fixture
 async def bot(storage, pack):
-    request = RecordingRequest()
-    service = CoachService(storage, Engine(pack, flow_dirs=(WARMUP_DIR,)))
-    app = build_application(Settings(token=TOKEN), service, request=request)
-    await app.initialize()
-    yield app, request.api
-    await app.shutdown()
-
-
-async def feed(app, *updates):
-    for data in updates:
-        await app.process_update(Update.de_json(data, app.bot))
+    async with recorded_application(CoachService(storage, Engine(pack, flow_dirs=(WARMUP_DIR,)))) as app_and_api:
+        yield app_and_api
 
 
 async def test_a_plug_in_flow_runs_on_telegram(bot, storage):

@@ -56,21 +56,27 @@ def test_a_redelivered_update_is_answered_once(service, storage, rep):
     assert [t["update_id"] for t in storage.turns() if t["direction"] == "in"] == [1001]
 
 
-def test_a_database_of_schema_2_gains_session_versions_the_outbox_and_handled_updates(tmp_path):
+def old_database(path, schema: int, sessions: list[tuple[str, str, str]]) -> None:
+    """A database left at schema version `schema` with one user and these (flow, state, updated_at) sessions."""
     import sqlite_utils
 
     from bot.storage import MIGRATIONS
 
-    path = tmp_path / "old.db"
     old = sqlite_utils.Database(sqlite3.connect(path, isolation_level=None))
-    for number, migration in enumerate(MIGRATIONS[:2], start=1):
+    for number, migration in enumerate(MIGRATIONS[:schema], start=1):
         migration(old)
         old.execute(f"PRAGMA user_version = {number}")
     old.execute("INSERT INTO users (channel, external_id, name, locale, role, created_at)"
                 " VALUES ('telegram', '5', 'Li', 'zh', 'rep', 'now')")  # fmt: skip
-    old.execute("INSERT INTO sessions (user_id, flow, state, data, status, created_at, updated_at)"
-                " VALUES (1, 'course', 'explain', '{}', 'active', 'now', 'now')")  # fmt: skip
+    for flow, state, updated in sessions:
+        old.execute("INSERT INTO sessions (user_id, flow, state, data, status, created_at, updated_at)"
+                    " VALUES (1, ?, ?, '{}', 'active', 'then', ?)", [flow, state, updated])  # fmt: skip
     old.conn.close()
+
+
+def test_a_database_of_schema_2_gains_session_versions_the_outbox_and_handled_updates(tmp_path):
+    path = tmp_path / "old.db"
+    old_database(path, 2, [("course", "explain", "now")])
     store = Storage(path)
     assert store.schema_version == SCHEMA_VERSION
     assert store.active_session(1).version == 0 and store.active_session(1).state == "explain"
@@ -101,21 +107,8 @@ def test_sessions_saved_in_the_same_millisecond_keep_the_order_they_were_used_in
 
 
 def test_a_schema_3_database_keeps_its_sessions_in_the_order_they_were_last_used(tmp_path):
-    import sqlite_utils
-
-    from bot.storage import MIGRATIONS
-
     path = tmp_path / "v3.db"
-    old = sqlite_utils.Database(sqlite3.connect(path, isolation_level=None))
-    for number, migration in enumerate(MIGRATIONS[:3], start=1):
-        migration(old)
-        old.execute(f"PRAGMA user_version = {number}")
-    old.execute("INSERT INTO users (channel, external_id, name, locale, role, created_at)"
-                " VALUES ('telegram', '5', 'Li', 'zh', 'rep', 'now')")  # fmt: skip
-    for flow, updated in (("course", "2026-12-01T09:00:02"), ("drill", "2026-12-01T09:00:01")):
-        old.execute("INSERT INTO sessions (user_id, flow, state, data, status, created_at, updated_at)"
-                    " VALUES (1, ?, 'x', '{}', 'active', 'then', ?)", [flow, updated])  # fmt: skip
-    old.conn.close()
+    old_database(path, 3, [("course", "x", "2026-12-01T09:00:02"), ("drill", "x", "2026-12-01T09:00:01")])
     store = Storage(path)
     assert [s.flow for s in store.active_sessions(1)] == ["course", "drill"]  # the later-used one first
     store.close()

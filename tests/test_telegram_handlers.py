@@ -20,23 +20,17 @@ from tests.fake_telegram import (
     buttons_of,
     callback_update,
     edited_update,
+    feed,
     message_update,
+    recorded_application,
 )
 
 
 @pytest.fixture
 async def bot(storage, engine):
     """A built, initialised application over a fresh database and a recording request."""
-    request = RecordingRequest()
-    app = build_application(Settings(token=TOKEN), CoachService(storage, engine), request=request)
-    await app.initialize()
-    yield app, request.api
-    await app.shutdown()
-
-
-async def feed(app, *updates):
-    for data in updates:
-        await app.process_update(Update.de_json(data, app.bot))
+    async with recorded_application(CoachService(storage, engine)) as app_and_api:
+        yield app_and_api
 
 
 def texts(api, chat_id=7):
