@@ -37,6 +37,7 @@ class Settings:
     webhook_secret: str = field(default="", repr=False)
     manager_ids: frozenset[int] = frozenset()
     admin_ids: frozenset[int] = frozenset()
+    retention_days: int | None = None  # COACH_RETENTION_DAYS: turns older than this are deleted
 
     @classmethod
     def from_env(cls, environ=None) -> Settings:
@@ -47,7 +48,11 @@ class Settings:
         secret = env.get("COACH_WEBHOOK_SECRET", "").strip()
         if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
             raise ConfigError("COACH_WEBHOOK_SECRET may only use A-Z, a-z, 0-9, _ and - (1 to 256 characters)")
+        retention = env.get("COACH_RETENTION_DAYS", "").strip()
+        if retention and (not retention.isdigit() or int(retention) < 1):
+            raise ConfigError(f"COACH_RETENTION_DAYS must be a whole number of days (1 or more), not {retention!r}")
         return cls(
+            retention_days=int(retention) if retention else None,
             db_path=Path(env.get("COACH_DB") or "coach.db"),
             locale=locale,
             knowledge_dir=Path(env.get("COACH_KNOWLEDGE_DIR") or DEFAULT_DIR),
@@ -58,3 +63,9 @@ class Settings:
             manager_ids=_ids("COACH_MANAGER_IDS", env),
             admin_ids=_ids("COACH_ADMIN_IDS", env),
         )
+
+    def staff(self):
+        """The configured admins and first managers, as the service takes them (Telegram user ids)."""
+        from bot.service import Staff
+
+        return Staff(frozenset(map(str, self.admin_ids)), frozenset(map(str, self.manager_ids)))

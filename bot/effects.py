@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from bot.storage import Storage
+from bot.team_effects import TEAM_HANDLERS
 from dialogs.effects import ChangeSetting, Effect, ForgetUser, RecordScore, SaveDrillCard, SaveResultCard, SetLocale
 from dialogs.flow_session import DrillCard, User
 from dialogs.turn import Event, Outcome, SessionRecord
@@ -72,6 +73,7 @@ HANDLERS: dict[type, Callable[[Storage, Turn, Effect], None]] = {
     SaveDrillCard: _save_drill_card,
     ChangeSetting: _change_setting,
     SetLocale: _set_locale,
+    **TEAM_HANDLERS,  # invites, joining a team, score overrides, the digest (bot/teams.py)
     # ForgetUser is handled by apply_turn itself: nothing else of the turn is kept.
     # SaveResultCard needs a storage table (a result_cards migration and Storage.save_result_card)
     # before a flow may emit it: apply_turn refuses it until then, naming what is missing.

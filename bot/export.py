@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import csv
 import html
+import io
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -28,17 +30,18 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 Progress = Callable[[int, int], None]  # (rows written, rows in total)
 
 
-def export_log(db_path: str | Path, out: str | Path, fmt: str, since: str | None = None,
-               progress: Progress | None = None) -> int:  # fmt: skip
-    """Write every turn since `since` (an ISO date or time) to `out`; returns the number of rows."""
+def export_log(db_path: str | Path, out, fmt: str, since: str | None = None,
+               progress: Progress | None = None, user_ids: Iterable[int] | None = None) -> int:  # fmt: skip
+    """Write every turn since `since` (an ISO date or time; only those of `user_ids` when given) to `out`,
+    a path or a binary file object; returns the number of rows."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     with read_only(db_path) as conn:
         conn.execute("BEGIN")  # one snapshot: the count and the rows agree while the bot keeps writing
-        total = count_log(conn, since)
-        rows = (_readable(row) for row in log_rows(conn, since))
+        total = count_log(conn, since, user_ids)
+        rows = (_readable(row) for row in log_rows(conn, since, user_ids))
         writer = _write_csv if fmt == "csv" else _write_xlsx
-        return writer(Path(out), _counted(rows, total, progress))
+        return writer(out, _counted(rows, total, progress))
 
 
 def _readable(row: tuple) -> tuple:
@@ -55,16 +58,31 @@ def _counted(rows: Iterable[tuple], total: int, progress: Progress | None) -> It
             progress(written, total)
 
 
-def _write_csv(out: Path, rows: Iterable[tuple]) -> int:
+def _write_csv(out, rows: Iterable[tuple]) -> int:
     count = 0
     # utf-8-sig: Excel opens a CSV with a byte-order mark as UTF-8, so Chinese text is not garbled.
-    with out.open("w", newline="", encoding="utf-8-sig") as handle:
+    with _text_handle(out) as handle:
         writer = csv.writer(handle)
         writer.writerow(LOG_COLUMNS)
         for row in rows:
             writer.writerow([_csv_safe(value) for value in row])
             count += 1
     return count
+
+
+@contextmanager
+def _text_handle(out) -> Iterator[io.TextIOBase]:
+    """A UTF-8 (with byte-order mark) text handle on a path, or on a binary file object left open."""
+    if isinstance(out, (str, Path)):
+        with Path(out).open("w", newline="", encoding="utf-8-sig") as handle:
+            yield handle
+        return
+    handle = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")
+    try:
+        yield handle
+    finally:
+        handle.flush()
+        handle.detach()
 
 
 def _csv_safe(value):

@@ -14,13 +14,17 @@ for seconds): async front ends call them from worker threads.
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from bot.effects import StorageReader, apply_turn
 from bot.storage import Inbox, StaleSession, Storage, UserRow
+from bot.teams import CoachReader
 from dialogs.engine import Button, Engine, Event, Outcome, Reply, SessionRecord, User
+from dialogs.turn import Attachment
 from knowledge.pack import LOCALES
 
 MAX_ATTEMPTS = 5  # reads and steps again when the sessions changed meanwhile (another front end, same user)
@@ -46,6 +50,23 @@ def default_locale(language_code: str, fallback: str) -> str:
 
 
 @dataclass(frozen=True)
+class Staff:
+    """Who is an admin or a manager from the configuration: external ids on one channel (Telegram user ids)."""
+
+    admin_ids: frozenset[str] = frozenset()
+    manager_ids: frozenset[str] = frozenset()
+    channel: str = "telegram"
+
+    def role_of(self, channel: str, external_id: str) -> str | None:
+        if channel != self.channel:
+            return None
+        return "admin" if external_id in self.admin_ids else "manager" if external_id in self.manager_ids else None
+
+    def roles(self) -> dict[str, str]:
+        return {**{i: "manager" for i in self.manager_ids}, **{i: "admin" for i in self.admin_ids}}
+
+
+@dataclass(frozen=True)
 class _Snapshot:
     """What a turn read before stepping the engine; the write checks it is still true."""
 
@@ -59,11 +80,14 @@ class _Snapshot:
 
 
 class CoachService:
-    def __init__(self, storage: Storage, engine: Engine, default_locale: str = "zh", inbox: Inbox | None = None):
+    def __init__(self, storage: Storage, engine: Engine, default_locale: str = "zh", inbox: Inbox | None = None,
+                 staff: Staff | None = None):  # fmt: skip
         self.storage = storage
         self.engine = engine
         self.default_locale = default_locale
         self.inbox = inbox  # the front end's inbox, if it has one: /forget_me empties it too
+        self.staff = staff or Staff()  # admins and first managers (COACH_ADMIN_IDS, COACH_MANAGER_IDS)
+        self.deep_link: Callable[[str], str] | None = None  # invite code -> link, set by a front end that has one
         self._lock = threading.Lock()  # one thread at a time on the shared connection (never held by the engine)
 
     def handle(self, who: Identity, event: Event, update_id: int | None = None, *, queue: bool = False) -> list[Reply]:
@@ -131,7 +155,23 @@ class CoachService:
 
     def _ensure_user(self, who: Identity) -> UserRow:
         locale = default_locale(who.language_code, self.default_locale)
-        return self.storage.ensure_user(who.channel, who.external_id, who.name, who.language_code, locale)
+        row = self.storage.ensure_user(who.channel, who.external_id, who.name, who.language_code, locale)
+        staff_role = self.staff.role_of(who.channel, who.external_id)
+        if staff_role and row.role != staff_role:  # first contact of a configured admin or manager
+            self.storage.set_role(row.id, staff_role)
+            row = replace(row, role=staff_role)
+        return row
+
+    def sync_staff(self) -> list[UserRow]:
+        """Give the configured admins and managers their role, and take it from those no longer configured
+        (at start-up); returns the users whose role changed (their command menu changes too)."""
+        with self._lock, self.storage.transaction():
+            return self.storage.sync_staff(self.staff.channel, self.staff.roles())
+
+    def managers(self, channel: str) -> list[UserRow]:
+        """Every manager and admin of a channel (to give them their command menu)."""
+        with self._lock:
+            return [row for row in self.storage.staff_users() if row.channel == channel]
 
     # --- the outbox (front ends that send later) ---------------------------------------
 
@@ -184,11 +224,12 @@ class CoachService:
     def _learner(self, row: UserRow, with_cards: bool = True) -> User:
         """A stored user as the engine sees them, with their drill deck unless told not to load it."""
         cards = tuple(self.storage.drill_cards(row.id)) if with_cards else ()
-        return User(row.id, row.locale, row.name, row.learner, row.reminder, cards)
+        return User(row.id, row.locale, row.name, row.learner, row.reminder, cards, row.role)
 
     def _reader(self, user_id: int) -> StorageReader:
-        """What a flow may read while the engine runs: lazily, and under the lock like every other read."""
-        return StorageReader(self.storage, user_id, self._lock)
+        """What a flow may read while the engine runs: lazily, under the lock like every other read of the
+        shared connection; another user's data only as far as the user's role allows (bot/teams.py)."""
+        return CoachReader(self.storage, user_id, self._lock, self.deep_link)
 
     def _save(self, user: User, before, event: Event, outcome: Outcome, update_id: int | None) -> int | None:
         """The turn and its effects, written by the one dispatcher (bot/effects.py), inside the turn's
@@ -218,7 +259,7 @@ def reply_to_json(reply: Reply) -> str:
     buttons = [[b.trigger, b.label, b.arg] for b in reply.buttons]
     return json.dumps(
         {"text": reply.text, "buttons": buttons, "score": reply.score, "session_id": reply.session_id,
-         "state": reply.state, "version": reply.version},
+         "state": reply.state, "version": reply.version, **_attachments_to_json(reply.attachments)},
         ensure_ascii=False,
     )  # fmt: skip
 
@@ -226,7 +267,20 @@ def reply_to_json(reply: Reply) -> str:
 def reply_from_json(data: str) -> Reply:
     fields = json.loads(data)
     buttons = tuple(Button(trigger, label, arg) for trigger, label, arg in fields.pop("buttons"))
-    return Reply(buttons=buttons, **fields)
+    attachments = _attachments_from_json(fields.pop("attachments", []))
+    return Reply(buttons=buttons, attachments=attachments, **fields)
+
+
+def _attachments_to_json(attachments: tuple[Attachment, ...]) -> dict:
+    """A reply's files for the outbox row, their bytes in base64 (no key at all for a reply without files)."""
+    if not attachments:
+        return {}
+    return {"attachments": [{"kind": a.kind, "filename": a.filename, "caption": a.caption,
+                             "data": base64.b64encode(a.data).decode("ascii")} for a in attachments]}  # fmt: skip
+
+
+def _attachments_from_json(items: list[dict]) -> tuple[Attachment, ...]:
+    return tuple(Attachment(i["kind"], i["filename"], base64.b64decode(i["data"]), i.get("caption", "")) for i in items)
 
 
 def _describe_press(event: Event) -> str:

@@ -192,7 +192,51 @@ def _migration_4(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_sessions_user_touched ON sessions(user_id, status, touched)")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3, _migration_4]
+def _migration_5(db: sqlite_utils.Database) -> None:
+    """Teams, invites and managers' score overrides; a user's team, and the weekly digest opt-in.
+
+    `users.role` (admin, manager, rep, partner) is the one source of truth for what a user may see.
+    A manager leads one team (`teams.manager_id`); a member belongs to at most one (`users.team_id`).
+    An invite code enrols one person, once, before it expires. A manager's override of a score is a row
+    of its own beside the scorer's (`score_overrides`): the machine's score is never changed.
+    """
+    _create_table(
+        db, "teams", {"id": int, "manager_id": int, "name": str, "created_at": str},
+        foreign_keys=[("manager_id", "users", "id")], not_null={"manager_id", "created_at"},
+    )  # fmt: skip
+    db.execute("CREATE UNIQUE INDEX idx_teams_manager ON teams(manager_id)")
+    db.execute("ALTER TABLE users ADD COLUMN team_id INTEGER REFERENCES teams(id)")
+    db.execute("ALTER TABLE users ADD COLUMN digest INTEGER NOT NULL DEFAULT 0")
+    db.execute("CREATE INDEX idx_users_team ON users(team_id)")
+    _create_table(
+        db,
+        "invites",
+        {"id": int, "code": str, "team_id": int, "role": str, "created_by": int, "created_at": str,
+         "expires_at": str, "used_by": int, "used_at": str},
+        foreign_keys=[("team_id", "teams", "id"), ("created_by", "users", "id"), ("used_by", "users", "id")],
+        not_null={"code", "team_id", "role", "created_by", "created_at", "expires_at"},
+    )  # fmt: skip
+    db.execute("CREATE UNIQUE INDEX idx_invites_code ON invites(code)")
+    _create_table(
+        db,
+        "score_overrides",
+        {"id": int, "score_id": int, "user_id": int, "manager_id": int, "score": int, "disagreed_checks": str,
+         "created_at": str},
+        foreign_keys=[("score_id", "scores", "id"), ("user_id", "users", "id"), ("manager_id", "users", "id")],
+        not_null={"score_id", "user_id", "manager_id", "score", "disagreed_checks", "created_at"},
+    )  # fmt: skip
+    db.execute("CREATE INDEX idx_score_overrides_score ON score_overrides(score_id, id)")
+    db.execute("CREATE INDEX idx_score_overrides_user ON score_overrides(user_id)")
+    db.execute("CREATE INDEX idx_turns_created ON turns(created_at)")  # COACH_RETENTION_DAYS prunes by age
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _migration_1,
+    _migration_2,
+    _migration_3,
+    _migration_4,
+    _migration_5,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 _NEXT_TOUCH = "(SELECT COALESCE(MAX(touched), 0) + 1 FROM sessions)"  # the order sessions were last saved in
 
@@ -356,9 +400,105 @@ class Storage:
 
     def forget_user(self, user_id: int) -> None:
         """Delete everything stored about a user (scores, turns, sessions, drill cards, queued replies, the user)."""
+        self._forget_team_ties(user_id)
         for table in ("scores", "turns", "sessions", "drill_cards", "outbox"):
             self.db.execute(f"DELETE FROM {table} WHERE user_id = ?", [user_id])
         self.db.execute("DELETE FROM users WHERE id = ?", [user_id])
+
+    def _forget_team_ties(self, user_id: int) -> None:
+        """A forgotten user's overrides (given and received), invites, and the team they lead."""
+        self.db.execute("DELETE FROM score_overrides WHERE user_id = ? OR manager_id = ?", [user_id, user_id])
+        self.db.execute("DELETE FROM invites WHERE created_by = ? OR used_by = ?", [user_id, user_id])
+        led = [row[0] for row in self.db.execute("SELECT id FROM teams WHERE manager_id = ?", [user_id])]
+        for team_id in led:  # the members stay, without a team; the team's open invites go with it
+            self.db.execute("UPDATE users SET team_id = NULL, updated_at = ? WHERE team_id = ?", [now(), team_id])
+            self.db.execute("DELETE FROM invites WHERE team_id = ?", [team_id])
+            self.db.execute("DELETE FROM teams WHERE id = ?", [team_id])
+
+    # --- roles, teams, invites, overrides -----------------------------------------------------
+
+    def set_role(self, user_id: int, role: str) -> None:
+        self.db.execute("UPDATE users SET role = ?, updated_at = ? WHERE id = ?", [role, now(), user_id])
+
+    def sync_staff(self, channel: str, roles: dict[str, str]) -> list[UserRow]:
+        """Give the configured staff (external id -> admin/manager) their role and take it from anyone no longer
+        configured (they become reps); returns the users whose role changed."""
+        rows = self.db.execute(
+            "SELECT id, channel, external_id, name, locale, role, learner, reminder FROM users"
+            " WHERE channel = ? AND (role IN ('admin', 'manager') OR external_id IN (SELECT value FROM json_each(?)))",
+            [channel, json.dumps(list(roles))],
+        ).fetchall()
+        changed = []
+        for row in rows:
+            user = UserRow(*row[:7], bool(row[7]))
+            wanted = roles.get(user.external_id, "rep")
+            if wanted != user.role:
+                self.set_role(user.id, wanted)
+                changed.append(UserRow(*row[:5], wanted, row[6], bool(row[7])))
+        return changed
+
+    def staff_users(self) -> list[UserRow]:
+        """Every manager and admin."""
+        rows = self.db.execute(
+            "SELECT id, channel, external_id, name, locale, role, learner, reminder FROM users"
+            " WHERE role IN ('manager', 'admin') ORDER BY id"
+        ).fetchall()
+        return [UserRow(*row[:7], bool(row[7])) for row in rows]
+
+    def ensure_team(self, manager_id: int, name: str) -> int:
+        """The id of the team this manager leads, created on first use."""
+        row = self.db.execute("SELECT id FROM teams WHERE manager_id = ?", [manager_id]).fetchone()
+        if row:
+            return row[0]
+        cursor = self.db.execute(
+            "INSERT INTO teams (manager_id, name, created_at) VALUES (?, ?, ?)", [manager_id, name, now()]
+        )
+        return cursor.lastrowid
+
+    def create_invite(self, *, code: str, team_id: int, role: str, created_by: int, expires_at: str) -> None:
+        self.db.execute(
+            "INSERT INTO invites (code, team_id, role, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [code, team_id, role, created_by, now(), expires_at],
+        )
+
+    def redeem_invite(self, code: str, user_id: int, at: str) -> tuple[int, str] | None:
+        """Use an open, unexpired invite for `user_id`: they join its team with its role. Returns (team id, role),
+        or None if the code is unknown, used or expired (checked in the same statement that marks it used)."""
+        cursor = self.db.execute(
+            "UPDATE invites SET used_by = ?, used_at = ? WHERE code = ? AND used_by IS NULL AND expires_at > ?",
+            [user_id, at, code, at],
+        )
+        if not cursor.rowcount:
+            return None
+        team_id, role = self.db.execute("SELECT team_id, role FROM invites WHERE code = ?", [code]).fetchone()
+        self.db.execute(
+            "UPDATE users SET team_id = ?, role = ?, learner = ?, updated_at = ? WHERE id = ?",
+            [team_id, role, role, now(), user_id],
+        )
+        return team_id, role
+
+    def add_override(self, *, score_id: int, manager_id: int, score: int, disagreed_checks: list[str]) -> None:
+        """A manager's score for an answer, beside the scorer's (which is never changed)."""
+        self.db.execute(
+            "INSERT INTO score_overrides (score_id, user_id, manager_id, score, disagreed_checks, created_at)"
+            " SELECT id, user_id, ?, ?, ?, ? FROM scores WHERE id = ?",
+            [manager_id, score, json.dumps(disagreed_checks), now(), score_id],
+        )
+
+    def set_digest(self, user_id: int, on: bool) -> None:
+        self.db.execute("UPDATE users SET digest = ?, updated_at = ? WHERE id = ?", [int(on), now(), user_id])
+
+    def digest_managers(self) -> list[UserRow]:
+        """Managers and admins who opted in to the weekly digest."""
+        rows = self.db.execute(
+            "SELECT id, channel, external_id, name, locale, role, learner, reminder FROM users"
+            " WHERE digest = 1 AND role IN ('manager', 'admin') ORDER BY id"
+        ).fetchall()
+        return [UserRow(*row[:7], bool(row[7])) for row in rows]
+
+    def prune_turns(self, before: str) -> int:
+        """Delete every turn logged before `before` (ISO time; COACH_RETENTION_DAYS); returns how many."""
+        return self.db.execute("DELETE FROM turns WHERE created_at < ?", [before]).rowcount
 
     def set_locale(self, user_id: int, locale: str) -> None:
         self.db.execute("UPDATE users SET locale = ?, updated_at = ? WHERE id = ?", [locale, now(), user_id])

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from dialogs.effects import ChangeSetting, SetLocale
-from dialogs.flow_session import Button, User
+from dialogs.flow_session import Button, Reader, User
 from dialogs.turn import Outcome, Reply, SessionRecord
 from knowledge.pack import LOCALES, Problem
 
@@ -36,12 +36,13 @@ class Shell:
     user: User
     session: SessionRecord | None
     paused: tuple[SessionRecord, ...]
+    reader: Reader | None = None  # stored facts, read on demand (the service's; None in engine-only tests)
 
     def ui(self, key: str, **variables) -> str:
         return self.engine.ui(self.user.locale)(key, **variables)
 
     def menu(self, locale: str | None = None) -> tuple[Button, ...]:
-        return self.engine.menu(locale or self.user.locale)
+        return self.engine.menu(locale or self.user.locale, self.user.is_manager)
 
     def reply(self, text: str, buttons: tuple[Button, ...] = ()) -> Reply:
         return Reply(text, buttons)
@@ -77,7 +78,12 @@ def load_commands(path: Path = COMMANDS_FILE) -> tuple[dict[str, Handler], list[
 
 
 def start(shell: Shell, arg: str) -> Outcome:
-    """The welcome; on first contact, the question of who the learner is."""
+    """The welcome; on first contact, the question of who the learner is. `/start <code>` (a manager's
+    invite link) joins their team first."""
+    if arg.strip():
+        from dialogs.team import join_team
+
+        return join_team(shell, arg.strip())
     text = shell.ui("common.welcome", name=shell.user.name)
     if shell.user.learner is None:  # which deck they drill depends on who they are
         return shell.outcome(shell.reply(f"{text}\n\n{shell.ui('common.ask_role')}", role_buttons(shell)))
@@ -88,7 +94,8 @@ def start(shell: Shell, arg: str) -> Outcome:
 
 def show_help(shell: Shell, arg: str) -> Outcome:
     """Every command with its description, then where the user is."""
-    commands = [{"name": name, "description": shell.ui(f"command.{name}")} for name in shell.engine.commands()]
+    names = shell.engine.commands(managers=shell.user.is_manager)
+    commands = [{"name": name, "description": shell.ui(f"command.{name}")} for name in names]
     replies = [shell.reply(shell.ui("common.help", commands=commands))]
     if shell.session is not None:
         replies.append(shell.engine.current_screen(shell.user, shell.session))

@@ -58,5 +58,41 @@ class SaveResultCard:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-Effect = RecordScore | SaveDrillCard | ChangeSetting | SetLocale | ForgetUser | SaveResultCard
+@dataclass(frozen=True)
+class CreateInvite:
+    """A manager's one-time invite code for their team (the team is created on the first one)."""
+
+    code: str
+    role: str  # rep or partner
+    expires_at: str  # ISO time (UTC)
+
+
+@dataclass(frozen=True)
+class JoinTeam:
+    """Use an invite code: the user joins its team with its role. If the code was used or expired since the
+    flow read it, the turn is read and stepped again (and then refused)."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class OverrideScore:
+    """A manager's score for one scored answer and the checks they disagree with; the scorer's stays as it is."""
+
+    score_id: int
+    score: int
+    disagreed_checks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SetDigest:
+    """A manager opts in to (or out of) the weekly digest."""
+
+    on: bool
+
+
+Effect = (
+    RecordScore | SaveDrillCard | ChangeSetting | SetLocale | ForgetUser | SaveResultCard
+    | CreateInvite | JoinTeam | OverrideScore | SetDigest
+)  # fmt: skip
 SETTINGS = ("learner", "reminder")  # the names ChangeSetting may carry

@@ -90,16 +90,23 @@ class Engine:
 
         return text
 
-    def menu(self, locale: str) -> tuple[Button, ...]:
-        """The start menu: one button per flow listed in it."""
+    def menu(self, locale: str, managers: bool = False) -> tuple[Button, ...]:
+        """The start menu: one button per flow listed in it (a manager's flows only for `managers`)."""
         ui = self.ui(locale)
-        return tuple(Button(f"/{f.command}", ui(f"button.menu_{f.command}")) for f in self.flows.values() if f.in_menu)
+        flows = [f for f in self.flows.values() if f.in_menu and (managers or f.audience != "managers")]
+        return tuple(Button(f"/{f.command}", ui(f"button.menu_{f.command}")) for f in flows)
 
-    def commands(self) -> list[str]:
-        """Every command the engine answers, in menu order (descriptions: ui `command.<name>`)."""
-        listed = [f.command for f in self.flows.values() if f.in_menu]
-        unlisted = [f.command for f in self.flows.values() if not f.in_menu]
+    def commands(self, managers: bool = True) -> list[str]:
+        """Every command the engine answers, in menu order (descriptions: ui `command.<name>`); without
+        `managers`, those of flows for managers are left out (a rep's menu and /help)."""
+        flows = [f for f in self.flows.values() if managers or f.audience != "managers"]
+        listed = [f.command for f in flows if f.in_menu]
+        unlisted = [f.command for f in flows if not f.in_menu]
         return [*listed, *self.app_commands, *unlisted]
+
+    def manager_commands(self) -> list[str]:
+        """The commands of the flows for managers only (their own command menu)."""
+        return [f.command for f in self.flows.values() if f.audience == "managers"]
 
     def due_count(self, user: User) -> int:
         """How many drill cards are due for this learner now."""
@@ -134,6 +141,8 @@ class Engine:
         text = model.ctx.ui(window.text, **context)
         scores = [e.result.score for e in model.effects if isinstance(e, RecordScore)]
         reply = Reply(text, self._buttons(window, model, context), scores[-1] if scores else None)
+        if window.attachment:  # a chart or an export, made by the flow's getter (in the caller's worker thread)
+            reply = replace(reply, attachments=tuple(getattr(model, window.attachment)() or ()))
         return _prefixed(replace(reply, state=model.state, version=version), prefix)
 
     def current_screen(
@@ -163,7 +172,7 @@ class Engine:
         ui = self.ui(user.locale)
         if event.kind == "resume":
             if session is None:
-                return Outcome([Reply(ui("common.welcome", name=user.name), self.menu(user.locale))])
+                return Outcome([Reply(ui("common.welcome", name=user.name), self.menu(user.locale, user.is_manager))])
             return Outcome([self.current_screen(user, session, ui("common.resumed"), reader)], session)
         if event.kind in ("unsupported", "edited"):
             key = "common.edited" if event.kind == "edited" else "common.not_text"
@@ -235,9 +244,9 @@ class Engine:
         ui = self.ui(user.locale)
         name = event.name
         if name in self.flow_by_command:
-            return self._start_flow(user, session, self.flow_by_command[name], paused, reader)
+            return self._start_flow(user, session, self.flow_by_command[name], paused, reader, event.arg)
         if name in self.app_commands:
-            return self.app_commands[name](app_commands.Shell(self, user, session, paused), event.arg)
+            return self.app_commands[name](app_commands.Shell(self, user, session, paused, reader), event.arg)
         return Outcome([Reply(ui("common.unknown_command", command=name[:64]))])
 
     def _start_flow(
@@ -247,22 +256,34 @@ class Engine:
         flow: Flow,
         paused: tuple[SessionRecord, ...],
         reader: Reader | None,
+        arg: str = "",
     ) -> Outcome:
-        """Continue the user's session of this flow if they have one, else start one (pausing theirs)."""
+        """Continue the user's session of this flow if they have one, else start one (pausing theirs).
+
+        A `fresh` flow always starts again (in its old session's row), its `on_start` given the argument;
+        a flow for managers refuses anyone else before anything is read."""
         ui = self.ui(user.locale)
+        if flow.audience == "managers" and not user.is_manager:
+            return Outcome([Reply(ui(flow.refusal), self.menu(user.locale, user.is_manager))])
         same_flow = [s for s in (session, *paused) if s is not None and s.flow == flow.name]
-        if same_flow:  # continue it; saving it makes it the current one again
+        if same_flow and not flow.fresh:  # continue it; saving it makes it the current one again
             return Outcome([self.current_screen(user, same_flow[0], ui("common.resumed"), reader)], same_flow[0])
         replies = []
-        if session is not None:  # the practice in progress is paused, not lost
+        if session is not None and session.flow != flow.name:  # the practice in progress is paused, not lost
             replies.append(Reply(ui("common.paused_flow", command=self.flows[session.flow].command)))
         model = self._model(SessionRecord(None, flow.name, flow.machine.initial, {}), user, reader)
-        if flow.on_start:
-            getattr(model, flow.on_start)()
-        replies.append(self._window_reply(flow, model, 0))
-        return Outcome(replies, SessionRecord(None, flow.name, model.state, model.data), list(model.effects))
+        if flow.on_start:  # it may move the new session on (self.state), e.g. when `arg` answers the first question
+            getattr(model, flow.on_start)(**({"arg": arg} if flow.fresh else {}))
+        previous = same_flow[0] if same_flow else None
+        version = previous.version + 1 if previous else 0
+        replies.append(self._window_reply(flow, model, version))
+        status = "finished" if flow.windows[model.state].final else "active"
+        started = SessionRecord(previous.id if previous else None, flow.name, model.state, model.data, status, version)
+        return Outcome(replies, started, list(model.effects))
 
     def _no_session(self, user: User, key: str) -> Outcome:
         """A message, how to start practising, and the menu."""
         ui = self.ui(user.locale)
-        return Outcome([_prefixed(Reply(ui("common.no_session_hint"), self.menu(user.locale)), ui(key))])
+        return Outcome(
+            [_prefixed(Reply(ui("common.no_session_hint"), self.menu(user.locale, user.is_manager)), ui(key))]
+        )

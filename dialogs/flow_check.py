@@ -78,6 +78,7 @@ def _check_windows(flow: Flow, commands: set[str], texts: set[str], problems: li
         if window.text not in texts:
             problems.append(Problem(rel, f"{where}.text", f"no interface string {window.text!r}"))
         _method(flow, window.getter, f"{where}.getter", problems, "getter")
+        _method(flow, window.attachment, f"{where}.attachment", problems, "getter")
         if window.free_text is not None and window.free_text not in triggers:
             problems.append(Problem(rel, f"{where}.free_text", f"no transition {window.free_text!r} from {state!r}"))
         if not (window.final or window.buttons or window.free_text):
@@ -101,6 +102,7 @@ def _check_windows(flow: Flow, commands: set[str], texts: set[str], problems: li
 def flow_texts(flow: Flow) -> set[str]:
     """Every ui key a flow names."""
     keys = {f"command.{flow.command}"} | ({f"button.menu_{flow.command}"} if flow.in_menu else set())
+    keys |= {flow.refusal} if flow.refusal else set()
     for window in flow.windows.values():
         keys.add(window.text)
         keys |= {b.label for b in window.buttons if b.label}
@@ -118,7 +120,7 @@ def check_flows(flows: Iterable[Flow], commands: Iterable[str], ui: dict[str, Te
     for flow in flows:
         _check_machine(flow, problems)
         _check_windows(flow, all_commands, texts, problems)
-        for key in (f"command.{flow.command}", f"button.menu_{flow.command}" if flow.in_menu else None):
+        for key in (f"command.{flow.command}", f"button.menu_{flow.command}" if flow.in_menu else None, flow.refusal):
             if key and key not in texts:
                 problems.append(Problem(str(flow.path), "command", f"no interface string {key!r}"))
     for name in commands:

@@ -60,6 +60,12 @@ class User:
     learner: str | None = None  # "rep" or "partner"; None until they have said which
     reminder: bool = False  # daily drill reminder opted in
     cards: tuple[DrillCard, ...] = ()  # used when no reader is given (tests, reminders)
+    role: str = "rep"  # users.role: admin, manager, rep or partner
+
+    @property
+    def is_manager(self) -> bool:
+        """Managers and admins may use the manager commands (what they may read is checked again where it is read)."""
+        return self.role in ("manager", "admin")
 
     @property
     def deck(self) -> str:

@@ -14,6 +14,10 @@ declaration of one dialog; docs/adding-a-flow.md walks through one:
                         and `final` (the session ends there)
     texts               optional: the flow's own interface strings ({key: {zh, en}}), for a flow
                         shipped outside the content pack; the pack's ui.yaml wins on a clash
+    fresh               optional: the command always starts afresh (a browsing flow like /rep), and
+                        `on_start` gets the command's argument (`arg`)
+    audience, refusal   optional: `managers` lets only managers and admins start it; anyone else
+                        gets the ui string `refusal` and nothing is read
 
 A button is a trigger name (label `button.<trigger>`), or a mapping: `trigger` or `command`,
 `label` (a ui key, rendered with the window's variables), `choices` (a getter returning
@@ -42,8 +46,10 @@ from knowledge.pack import Problem, Text
 
 FLOWS_DIR = Path(__file__).parent / "flows"
 FLOW_DIRS_ENV = "COACH_FLOW_DIRS"  # extra flow directories, separated by os.pathsep
-FLOW_KEYS = {"name", "command", "menu_order", "menu", "session", "on_start", "machine", "windows", "texts"}
-WINDOW_KEYS = {"text", "getter", "buttons", "free_text", "final"}
+FLOW_KEYS = {"name", "command", "menu_order", "menu", "session", "on_start", "machine", "windows", "texts", "fresh",
+             "audience", "refusal"}  # fmt: skip
+WINDOW_KEYS = {"text", "getter", "buttons", "free_text", "final", "attachment"}
+AUDIENCES = ("everyone", "managers")  # managers: managers and admins only (users.role)
 BUTTON_KEYS = {"trigger", "command", "label", "choices", "when", "unless"}
 YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -82,6 +88,7 @@ class Window:
     buttons: tuple[ButtonSpec, ...] = ()
     free_text: str | None = None
     final: bool = False
+    attachment: str | None = None  # a getter returning the files (dialogs.turn.Attachment) sent with the text
 
     @property
     def button_triggers(self) -> set[str]:
@@ -102,6 +109,9 @@ class Flow:
     in_menu: bool = True
     on_start: str | None = None
     texts: dict[str, Text] = field(default_factory=dict)
+    fresh: bool = False
+    audience: str = "everyone"
+    refusal: str | None = None  # ui key shown to a user outside the audience
 
     def triggers(self, state: str) -> set[str]:
         return set(self.machine.get_triggers(state))
@@ -142,6 +152,7 @@ def _window(raw: Any, where: str, rel: str, problems: list[Problem]) -> Window |
         buttons=tuple(b for b in buttons if b),
         free_text=raw.get("free_text"),
         final=bool(raw.get("final", False)),
+        attachment=raw.get("attachment"),
     )
 
 
@@ -211,6 +222,10 @@ def load_flow(path: Path, problems: list[Problem]) -> Flow | None:
             problems.append(Problem(rel, key, "missing"))
     for key in sorted(set(spec) - FLOW_KEYS):
         problems.append(Problem(rel, key, f"unknown flow field (known: {', '.join(sorted(FLOW_KEYS))})"))
+    if spec.get("audience", "everyone") not in AUDIENCES:
+        problems.append(Problem(rel, "audience", f"must be one of {', '.join(AUDIENCES)}"))
+    if spec.get("audience") == "managers" and not spec.get("refusal"):
+        problems.append(Problem(rel, "refusal", "a flow for managers names the ui string everyone else gets"))
     if len(problems) > before:
         return None
     machine_args = dict(spec["machine"])
@@ -245,6 +260,9 @@ def load_flow(path: Path, problems: list[Problem]) -> Flow | None:
         in_menu=bool(spec.get("menu", True)),
         on_start=spec.get("on_start"),
         texts=texts,
+        fresh=bool(spec.get("fresh", False)),
+        audience=str(spec.get("audience", "everyone")),
+        refusal=spec.get("refusal"),
     )
 
 

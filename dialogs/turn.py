@@ -65,6 +65,16 @@ class SessionRecord:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a reply, after its text: a `photo` (a PNG chart) or a `document` (an export)."""
+
+    kind: str  # "photo" or "document"
+    filename: str
+    data: bytes = field(repr=False)
+    caption: str = ""  # plain text, at most 1024 characters (Telegram's caption limit)
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str  # Telegram-style HTML
     buttons: tuple[Button, ...] = ()
@@ -72,6 +82,7 @@ class Reply:
     session_id: int | None = None  # where the buttons were offered: set by the service once saved
     state: str | None = None
     version: int | None = None  # the session version the buttons belong to
+    attachments: tuple[Attachment, ...] = ()  # files sent after the text (front ends without files save them)
 
 
 @dataclass

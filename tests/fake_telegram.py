@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.policy
 import itertools
 import json
 import threading
 import time
+from dataclasses import dataclass, field
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
@@ -24,6 +27,8 @@ from tests.helpers import assert_telegram_html
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Coach", "username": "channel_coach_test_bot"}
 TOKEN = "123456:TEST-token-for-the-fake-bot-api-abcdef"
 INT_FIELDS = {"chat_id", "message_id", "offset", "timeout", "limit"}
+FILE_METHODS = {"sendPhoto": "photo", "sendDocument": "document"}  # method -> the field carrying the file
+FILE_LIMITS = {"sendPhoto": 10 * 1024 * 1024, "sendDocument": 50 * 1024 * 1024}
 JSON_FIELDS = {"reply_markup", "allowed_updates", "commands", "link_preview_options", "scope", "entities"}
 
 
@@ -64,6 +69,8 @@ class FakeBotApi:
             message = {"message_id": next(self._message_ids), "date": int(time.time()), "chat": chat,
                        "from": BOT_USER, "text": params["text"]}  # fmt: skip
             return {"ok": True, "result": message}
+        if method in FILE_METHODS:
+            return _file_message(method, params, next(self._message_ids))
         if method in {"answerCallbackQuery", "editMessageReplyMarkup", "setMyCommands", "deleteWebhook",
                       "setWebhook", "deleteMyCommands"}:  # fmt: skip
             return {"ok": True, "result": True}
@@ -88,6 +95,23 @@ class FakeBotApi:
     def sent(self, chat_id: int | None = None) -> list[dict]:
         with self._changed:
             return [p for m, p in self.calls if m == "sendMessage" and chat_id in (None, p["chat_id"])]
+
+    def files(self, chat_id: int | None = None) -> list[SentFile]:
+        """Every photo and document uploaded, to `chat_id` (or to anyone), in order."""
+        with self._changed:
+            calls = [(m, p) for m, p in self.calls if m in FILE_METHODS and chat_id in (None, p.get("chat_id"))]
+        return [SentFile(m, p[FILE_METHODS[m]]["filename"], p[FILE_METHODS[m]]["content"], p.get("caption") or "")
+                for m, p in calls if isinstance(p.get(FILE_METHODS[m]), dict)]  # fmt: skip
+
+    def wait_for_files(self, count: int, chat_id: int | None = None, timeout: float = 20.0) -> list[SentFile]:
+        """Block until at least `count` files went to the chat; return them all."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(self.files(chat_id)) < count and time.monotonic() < deadline:
+                self._changed.wait(0.05)
+        files = self.files(chat_id)
+        assert len(files) >= count, f"expected {count} files, got {[f.filename for f in files]}"
+        return files
 
     def wait_for_sent(self, count: int, chat_id: int | None = None, timeout: float = 20.0) -> list[dict]:
         """Block until at least `count` messages went to the chat; return them all."""
@@ -124,6 +148,12 @@ class RecordingRequest(BaseRequest):
             await asyncio.sleep(self.latency)
         params = dict(request_data.parameters) if request_data else {}
         params = {k: (json.loads(json.dumps(v, default=str)) if k in JSON_FIELDS else v) for k, v in params.items()}
+        if request_data and request_data.contains_files:  # an upload: the file's name and bytes, as a server sees them
+            for name, (filename, content, *_) in request_data.multipart_data.items():
+                params[name] = {
+                    "filename": filename,
+                    "content": content if isinstance(content, bytes) else content.read(),
+                }
         payload = self.api.call(url.rsplit("/", 1)[-1], params)
         return (200 if payload["ok"] else payload["error_code"]), json.dumps(payload).encode()
 
@@ -146,11 +176,13 @@ class FakeBotApiServer:
                 raw = self.rfile.read(length)
                 if len(raw) < length:  # the bot was killed mid-request: Telegram never sees half a request
                     return
-                body = raw.decode("utf-8")
-                if self.headers.get("Content-Type", "").startswith("application/json"):
-                    params = json.loads(body or "{}")
+                content_type = self.headers.get("Content-Type", "")
+                if content_type.startswith("multipart/form-data"):
+                    params = _multipart_fields(content_type, raw)
+                elif content_type.startswith("application/json"):
+                    params = json.loads(raw.decode("utf-8") or "{}")
                 else:
-                    params = dict(parse_qsl(body, keep_blank_values=True))
+                    params = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
                 params = {k: _decode_field(k, v) for k, v in params.items()}
                 if not self.path.startswith(f"/bot{TOKEN}/"):
                     payload = {"ok": False, "error_code": 401, "description": "Unauthorized"}
@@ -183,6 +215,46 @@ class FakeBotApiServer:
     def __exit__(self, *exc) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+@dataclass(frozen=True)
+class SentFile:
+    """A photo or document the bot uploaded: how, under which name, the bytes, the caption."""
+
+    method: str  # sendPhoto or sendDocument
+    filename: str
+    content: bytes = field(repr=False)
+    caption: str = ""
+
+
+def _multipart_fields(content_type: str, raw: bytes) -> dict:
+    """A multipart/form-data body as fields: text as str, a file as {"filename", "content"}."""
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+    fields: dict = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        content = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        fields[name] = {"filename": filename, "content": content} if filename else content.decode("utf-8")
+    return fields
+
+
+def _file_message(method: str, params: dict, message_id: int) -> dict:
+    """Telegram's answer to an upload, or its refusal of a request without a file or over the size limit."""
+    field_name = FILE_METHODS[method]
+    upload = params.get(field_name)
+    if "chat_id" not in params or not isinstance(upload, dict):
+        return {"ok": False, "error_code": 400, "description": f"Bad Request: chat_id and {field_name} are required"}
+    if len(upload["content"]) > FILE_LIMITS[method]:
+        return {"ok": False, "error_code": 400, "description": "Bad Request: file is too big"}
+    if len(params.get("caption") or "") > 1024:
+        return {"ok": False, "error_code": 400, "description": "Bad Request: message caption is too long"}
+    chat = {"id": params["chat_id"], "type": "private"}
+    sent = {"file_id": f"file-{message_id}", "file_unique_id": f"u{message_id}", "file_size": len(upload["content"])}
+    media = {"photo": [{**sent, "width": 800, "height": 450}]} if method == "sendPhoto" else {
+        "document": {**sent, "file_name": upload["filename"]}}  # fmt: skip
+    return {"ok": True, "result": {"message_id": message_id, "date": int(time.time()), "chat": chat,
+                                   "from": BOT_USER, "caption": params.get("caption"), **media}}  # fmt: skip
 
 
 def _refusal(params: dict) -> str | None:

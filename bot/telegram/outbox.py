@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot, InputFile, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
@@ -21,12 +21,14 @@ from bot.service import CoachService
 from bot.telegram.render import messages
 from bot.telegram.workers import Workers
 from dialogs.engine import Reply
+from dialogs.turn import Attachment
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 SWEEP_SECONDS = 15.0
 PARALLEL_CHATS = 32  # chats flushed at once by a sweep
+CAPTION_LIMIT = 1024  # Telegram's limit for a photo's or document's caption
 
 
 class OutboxSender:
@@ -63,12 +65,16 @@ class OutboxSender:
             if outbox_id <= self._sent_up_to.get(chat, 0):
                 continue
             parts = messages(reply)
-            for index in range(parts_sent, len(parts)):
+            total = len(parts) + len(reply.attachments)  # the text's parts, then each file
+            for index in range(parts_sent, total):
                 try:
-                    await self.bot.send_message(
-                        int(chat), parts[index].text, parse_mode=ParseMode.HTML, reply_markup=parts[index].keyboard,
-                        link_preview_options=NO_PREVIEW,
-                    )  # fmt: skip
+                    if index >= len(parts):
+                        await self._send_attachment(chat, reply.attachments[index - len(parts)])
+                    else:
+                        await self.bot.send_message(
+                            int(chat), parts[index].text, parse_mode=ParseMode.HTML,
+                            reply_markup=parts[index].keyboard, link_preview_options=NO_PREVIEW,
+                        )  # fmt: skip
                 except (BadRequest, Forbidden) as exc:  # refused for good: retrying would block the chat forever
                     log.warning("Telegram refused reply %s, dropped: %r", outbox_id, exc)
                     break
@@ -76,10 +82,19 @@ class OutboxSender:
                     log.warning("reply %s not sent yet: %r", outbox_id, exc)
                     self._interrupted.add(chat)
                     return
-                if index + 1 < len(parts):
+                if index + 1 < total:
                     await self.workers.run(self.service.reply_parts_sent, outbox_id, index + 1)
             await self.workers.run(self.service.reply_sent, outbox_id)
             self._sent_up_to[chat] = outbox_id
+
+    async def _send_attachment(self, chat: str, attachment: Attachment) -> None:
+        """One file of a reply: a chart as a photo, an export as a document (caption plain text, cut to fit)."""
+        upload = InputFile(attachment.data, filename=attachment.filename)
+        caption = attachment.caption[:CAPTION_LIMIT] or None
+        if attachment.kind == "photo":
+            await self.bot.send_photo(int(chat), upload, caption=caption)
+        else:
+            await self.bot.send_document(int(chat), upload, caption=caption)
 
     async def flush_all(self) -> None:
         """Send what every chat has queued (after a restart, and now and then)."""
