@@ -22,7 +22,7 @@ def _fail(message: str) -> int:
 def cmd_chat(args, settings: Settings) -> int:
     """Console practice."""
     from bot.console import for_console, run_chat
-    from bot.service import CoachService, Identity
+    from bot.service import CoachService, Identity, Staff
     from bot.storage import Storage, StorageError
     from dialogs.engine import Engine
 
@@ -31,7 +31,8 @@ def cmd_chat(args, settings: Settings) -> int:
         storage = Storage(args.db or settings.db_path)
     except StorageError as exc:
         return _fail(f"{exc}. Set COACH_DB or --db to a writable file.")
-    service = CoachService(storage, Engine(for_console(pack)), settings.locale)
+    staff = Staff(manager_ids=frozenset({args.user}), channel="console") if args.manager else None
+    service = CoachService(storage, Engine(for_console(pack)), settings.locale, staff=staff)
     identity = Identity("console", args.user, args.user)
     if args.locale:
         service.set_locale(identity, args.locale)
@@ -64,7 +65,9 @@ def cmd_run(args, settings: Settings) -> int:
         inbox = Inbox.beside(storage)
     except StorageError as exc:
         return _fail(f"{exc}. Set COACH_DB (or --db) to a writable file.")
-    service = CoachService(storage, Engine(pack), settings.locale, inbox=inbox)
+    service = CoachService(storage, Engine(pack), settings.locale, inbox=inbox, staff=settings.staff())
+    if settings.retention_days:  # COACH_RETENTION_DAYS: old turns go at start-up, then daily (the job queue)
+        service.prune_turns(settings.retention_days)
     app = build_application(settings, service, inbox=inbox)
     logging.getLogger("coach").info(
         "Channel Coach starting: database %s, content %s, default language %s",
@@ -146,26 +149,72 @@ def cmd_review(args, settings: Settings) -> int:
 
 
 def cmd_report(args, settings: Settings) -> int:
-    """A table of every learner: sessions, last activity, average per step, weakest step."""
+    """A table per team: sessions, last activity, average per step, weakest step (or, with --calibration,
+    how often managers agreed with each check of the scorer)."""
     from rich.console import Console
-    from rich.table import Table
 
-    from bot.reports import ReportError, learner_summaries, read_only
+    from bot.reports import ReportError, read_only
 
+    console = Console(width=args.width)
     try:
         with read_only(args.db or settings.db_path) as conn:
-            summaries = learner_summaries(conn)
+            tables = _calibration_tables(conn) if args.calibration else _team_tables(conn)
     except ReportError as exc:
         return _fail(str(exc))
-    table = Table(title=f"Learners ({len(summaries)})")
-    for column in ("learner", "id", "sessions", "last activity", *STEP_IDS, "weakest step"):
-        table.add_column(column, justify="right" if column in STEP_IDS or column in ("id", "sessions") else "left")
-    for s in summaries:
-        averages = [f"{s.step_averages[step]:.0f}" if step in s.step_averages else "-" for step in STEP_IDS]
-        last = (s.last_activity or "-")[:16].replace("T", " ")
-        table.add_row(s.name, str(s.user_id), str(s.sessions), last, *averages, s.weakest_step or "-")
-    Console(width=args.width).print(table)
+    for table in tables:
+        console.print(table)
     return 0
+
+
+def _team_tables(conn) -> list:
+    """One table per team (by its manager), then the learners in no team."""
+    from rich.table import Table
+
+    from bot.reports import learner_summaries, team_names
+
+    summaries = learner_summaries(conn)
+    teams = team_names(conn, [s.user_id for s in summaries])
+    groups: dict[str, list] = {}
+    for summary in summaries:
+        groups.setdefault(teams.get(summary.user_id, ""), []).append(summary)
+    tables = []
+    for team in sorted(groups, key=lambda name: (name == "", name)):
+        members = groups[team]
+        title = f"Team {team} ({len(members)})" if team else f"Learners in no team ({len(members)})"
+        if len(groups) == 1 and not team:
+            title = f"Learners ({len(members)})"
+        table = Table(title=title)
+        for column in ("learner", "id", "sessions", "last activity", *STEP_IDS, "weakest step"):
+            table.add_column(column, justify="right" if column in STEP_IDS or column in ("id", "sessions") else "left")
+        for s in members:
+            averages = [f"{s.step_averages[step]:.0f}" if step in s.step_averages else "-" for step in STEP_IDS]
+            last = (s.last_activity or "-")[:16].replace("T", " ")
+            table.add_row(s.name, str(s.user_id), str(s.sessions), last, *averages, s.weakest_step or "-")
+        tables.append(table)
+    return tables
+
+
+def _calibration_tables(conn) -> list:
+    """Per check: overridden answers that had it, how many overrides left it undisputed, the agreement rate."""
+    from rich.table import Table
+
+    from bot.reports import calibration
+
+    checks, pairs = calibration(conn)
+    table = Table(title=f"Calibration: managers' overrides of {len(pairs)} answer(s), per check")
+    for column in ("check", "overrides", "agreed", "agreement"):
+        table.add_column(column, justify="left" if column == "check" else "right")
+    for row in checks:
+        table.add_row(row.check_id, str(row.overrides), str(row.agreed), f"{row.rate:.0%}")
+    scores = Table(title="Scores: machine vs manager")
+    for column in ("overrides", "mean machine", "mean manager", "mean difference"):
+        scores.add_column(column, justify="right")
+    if pairs:
+        machine = sum(m for m, _ in pairs) / len(pairs)
+        manager = sum(o for _, o in pairs) / len(pairs)
+        gap = sum(abs(m - o) for m, o in pairs) / len(pairs)
+        scores.add_row(str(len(pairs)), f"{machine:.1f}", f"{manager:.1f}", f"{gap:.1f}")
+    return [table, scores]
 
 
 def cmd_export(args, settings: Settings) -> int:
@@ -184,11 +233,15 @@ def cmd_export(args, settings: Settings) -> int:
             since = date.fromisoformat(args.since).isoformat()
         except ValueError:
             return _fail(f"--since must be a date like 2026-12-01, not {args.since!r}")
+    db = args.db or settings.db_path
     started = time.perf_counter()
     try:
+        members = _team_members(db, args.team) if args.team else None
+        if members is None and args.team:
+            return _fail(f"no team {args.team!r}: give a team id, or its manager's name or Telegram id")
         with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
             task = bar.add_task("exporting turns", total=None)
-            rows = export_log(args.db or settings.db_path, args.out, args.format, since,
+            rows = export_log(db, args.out, args.format, since, user_ids=members,
                               progress=lambda done, total: bar.update(task, completed=done, total=total))  # fmt: skip
     except ReportError as exc:
         return _fail(str(exc))
@@ -196,6 +249,18 @@ def cmd_export(args, settings: Settings) -> int:
         return _fail(f"cannot write {args.out!r}: {exc.strerror or exc}")
     print(f"coach: {rows} turns written to {args.out} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0
+
+
+def _team_members(db, team: str) -> list[int] | None:
+    """The user ids of a team (by id or its manager's name or Telegram id), its manager included; None if unknown."""
+    from bot.reports import read_only, team_members, team_of
+
+    with read_only(db) as conn:
+        team_id = team_of(conn, team)
+        if team_id is None:
+            return None
+        manager = conn.execute("SELECT manager_id FROM teams WHERE id = ?", [team_id]).fetchone()[0]
+        return [manager, *team_members(conn, team_id)]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -206,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--user", default=getpass.getuser() or "me", help="your name in the log (default: login name)")
     chat.add_argument("--locale", choices=LOCALES, help="language: zh or en")
     chat.add_argument("--db", help="SQLite file (default: COACH_DB or coach.db)")
+    chat.add_argument("--manager", action="store_true", help="practise as a manager (/team /rep /export /invite)")
     chat.set_defaults(func=cmd_chat)
 
     run = sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
@@ -237,12 +303,14 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="a table of every learner's practice in the terminal")
     report.add_argument("--db", help="SQLite file (default: COACH_DB or coach.db)")
     report.add_argument("--width", type=int, help="table width in characters (default: the terminal's)")
+    report.add_argument("--calibration", action="store_true", help="per check, how often managers agreed with it")
     report.set_defaults(func=cmd_report)
 
     export = sub.add_parser("export", help="write the session log to a CSV or XLSX file")
     export.add_argument("--format", required=True, choices=("csv", "xlsx"))
     export.add_argument("--out", required=True, help="the file to write")
     export.add_argument("--since", help="only turns from this date on (YYYY-MM-DD, UTC)")
+    export.add_argument("--team", help="only this team: its id, or its manager's name or Telegram id")
     export.add_argument("--db", help="SQLite file (default: COACH_DB or coach.db)")
     export.set_defaults(func=cmd_export)
     return parser

@@ -19,6 +19,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 from bot.effects import StorageReader, apply_turn
 from bot.storage import Inbox, StaleSession, Storage, UserRow
@@ -167,6 +168,16 @@ class CoachService:
         (at start-up); returns the users whose role changed (their command menu changes too)."""
         with self._lock, self.storage.transaction():
             return self.storage.sync_staff(self.staff.channel, self.staff.roles())
+
+    def prune_turns(self, days: int) -> int:
+        """Delete the turns older than `days` days (COACH_RETENTION_DAYS); returns how many."""
+        before = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="milliseconds")
+        with self._lock:
+            with self.storage.transaction():
+                deleted = self.storage.prune_turns(before)
+            if deleted:
+                self.storage.checkpoint()  # no WAL frame keeps the deleted text
+        return deleted
 
     def managers(self, channel: str) -> list[UserRow]:
         """Every manager and admin of a channel (to give them their command menu)."""

@@ -147,6 +147,11 @@ class CoachReader(StorageReader):
         state = "used" if used_by is not None else "expired" if expires_at <= at else "open"
         return Invite(state, role, team)
 
+    def digest_on(self) -> bool:
+        with self._conn() as conn:
+            row = conn.execute("SELECT digest FROM users WHERE id = ?", [self.user_id]).fetchone()
+        return bool(row and row[0])
+
     def role(self) -> str:
         with self._conn() as conn:
             return reports.viewer(conn, self.user_id).role

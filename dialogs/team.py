@@ -20,7 +20,7 @@ import secrets
 from datetime import timedelta
 from functools import cached_property
 
-from dialogs.effects import CreateInvite, JoinTeam, OverrideScore
+from dialogs.effects import CreateInvite, JoinTeam, OverrideScore, SetDigest
 from dialogs.flow_session import Button, Choice, FlowSession
 from dialogs.turn import Attachment, Outcome
 from knowledge.pack import STEP_IDS
@@ -69,6 +69,22 @@ class TeamSession(ManagerSession):
     def members(self) -> list:
         return self.records.team()
 
+    def digest_from_arg(self, arg: str = "", **_):
+        """`/team digest on` / `/team digest off` (the overview's button) opts in or out of the weekly digest."""
+        wanted = {"digest on": True, "digest off": False}.get(" ".join(arg.lower().split()))
+        if wanted is not None:
+            self.effects.append(SetDigest(wanted))
+            self.data["digest"] = wanted
+
+    def digest_is_on(self) -> bool:
+        return self.data["digest"] if "digest" in self.data else self.records.digest_on()
+
+    def digest_on_choice(self) -> list[Choice]:
+        return [Choice("digest on")]
+
+    def digest_off_choice(self) -> list[Choice]:
+        return [Choice("digest off")]
+
     def overview(self) -> dict:
         rows = [
             {
@@ -81,7 +97,8 @@ class TeamSession(ManagerSession):
             }
             for m in self.members
         ]
-        return {"members": rows, "admin": self.ctx.user.role == "admin"}
+        return {"members": rows, "admin": self.ctx.user.role == "admin", "digest_changed": "digest" in self.data,
+                "digest": self.digest_is_on()}  # fmt: skip
 
     def member_buttons(self) -> list[Choice]:
         return [Choice(str(m.user_id), m.name[:40] or str(m.user_id)) for m in self.members[:20]]

@@ -18,13 +18,14 @@ import secrets
 import signal
 from urllib.parse import urlparse
 
-from telegram import BotCommand
+from telegram import Update
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.request import BaseRequest
@@ -32,8 +33,10 @@ from telegram.request import BaseRequest
 from bot.config import ConfigError, Settings
 from bot.service import CoachService
 from bot.storage import Inbox
-from bot.telegram import handlers
+from bot.telegram import handlers, menus
 from bot.telegram.intake import Intake
+from bot.telegram.manager_jobs import schedule_manager_jobs
+from bot.telegram.menus import everyone_commands, register_manager_menus
 from bot.telegram.ordering import PerUserOrderProcessor
 from bot.telegram.outbox import OutboxSender
 from bot.telegram.polling import poll
@@ -76,10 +79,9 @@ async def register_commands(app: Application) -> None:
     """The command menu in each language, chosen by the user's Telegram language."""
     service: CoachService = app.bot_data["service"]
     default_locale = app.bot_data["default_locale"]
-    for locale in (*LOCALES, None):
-        ui = service.engine.ui(locale or default_locale)
-        commands = [BotCommand(name, ui(f"command.{name}")) for name in service.engine.commands()]
-        await app.bot.set_my_commands(commands, language_code=locale)
+    for locale in (*LOCALES, None):  # everyone's menu: no manager commands (managers get theirs, menus.py)
+        await app.bot.set_my_commands(everyone_commands(service, locale or default_locale), language_code=locale)
+    await register_manager_menus(app)
 
 
 def build_application(
@@ -116,7 +118,15 @@ def build_application(
     if inbox is not None:
         app.bot_data["intake"] = Intake(app, inbox, workers)
     register_handlers(app)
+    register_manager_parts(app, settings)
     return app
+
+
+def register_manager_parts(app: Application, settings: Settings) -> None:
+    """Invite links name this bot; a configured manager's menu on first contact; the digest and retention jobs."""
+    app.bot_data["service"].deep_link = lambda code: f"https://t.me/{app.bot.username}?start={code}"
+    app.add_handler(TypeHandler(Update, menus.on_first_contact), group=-1)
+    schedule_manager_jobs(app, settings.retention_days)
 
 
 def run(

@@ -1,0 +1,152 @@
+"""Who sees what, on Telegram through the fake Bot API: every manager command for every role.
+
+A rep and a partner of team A, the manager of team B and the admin each send /team, /rep, /export
+and /invite; a rep's transcript must reach only their own manager and the admin. "Nothing leaks"
+is checked on everything the bot sent to that chat: message texts, button labels, captions and the
+bytes of every file.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from openpyxl import load_workbook
+
+from bot.storage import Storage
+from tests import team_log
+from tests.fake_telegram import buttons_of, callback_update, feed, message_update, recorded_application
+from tests.team_log import ADMIN, MANAGER_A, MANAGER_B, PARTNER_A, REP_A, REP_B, TEAM_A_SECRETS
+
+REFUSAL = "只对团队经理开放"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, pack):
+    path = tmp_path_factory.mktemp("teams") / "coach.db"
+    team_log.build(path, pack)
+    return path
+
+
+@pytest.fixture
+def storage(built, tmp_path):
+    store = Storage(team_log.copy_of(built, tmp_path))
+    yield store
+    store.close()
+
+
+@pytest.fixture
+async def bot(storage, pack):
+    async with recorded_application(team_log.service_over(storage, pack)) as app_and_api:
+        yield app_and_api
+
+
+def everything_sent(api, chat: int) -> str:
+    """All a chat received, as one text: messages, button labels, captions, and the files' contents."""
+    parts = []
+    for message in api.sent(chat):
+        parts.append(message["text"])
+        parts += [label for label, _ in buttons_of(message)]
+    for sent in api.files(chat):
+        parts.append(sent.caption)
+        if sent.filename.endswith(".xlsx"):
+            sheet = load_workbook(io.BytesIO(sent.content), read_only=True).active
+            parts += [json.dumps(row, ensure_ascii=False, default=str) for row in sheet.values]
+        else:
+            parts.append(sent.content.decode("utf-8", errors="replace"))
+    return "\n".join(parts)
+
+
+def secrets_of(built) -> list[str]:
+    """Team A's members' names and the first words of each of their answers."""
+    answers = team_log.answers_of(built, REP_A) + team_log.answers_of(built, PARTNER_A)
+    return [*TEAM_A_SECRETS, *(a[:12] for a in answers)]
+
+
+def rep_a_id(storage) -> int:
+    return storage.find_user("telegram", str(REP_A.telegram_id)).id
+
+
+COMMANDS = ["/team", "/rep 王小明", "/rep {rep_id}", "/export csv", "/export xlsx", "/export", "/invite rep", "/invite"]
+
+
+@pytest.mark.parametrize("person", [REP_A, PARTNER_A], ids=["rep", "partner"])
+@pytest.mark.parametrize("command", COMMANDS)
+async def test_a_rep_and_a_partner_get_a_polite_refusal_and_nothing_else(bot, storage, built, person, command):
+    app, api = bot
+    await feed(app, message_update(person.telegram_id, command.format(rep_id=rep_a_id(storage))))
+    sent = api.sent(person.telegram_id)
+    assert len(sent) == 1 and REFUSAL in sent[0]["text"]
+    assert api.files(person.telegram_id) == []
+    seen = everything_sent(api, person.telegram_id)
+    assert not [s for s in secrets_of(built) if s != person.name and s in seen]
+    assert storage.db.execute("SELECT COUNT(*) FROM invites WHERE created_by = (SELECT id FROM users WHERE"
+                              " external_id = ?)", [str(person.telegram_id)]).fetchone()[0] == 0  # fmt: skip
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+async def test_the_manager_of_another_team_sees_nothing_of_team_a(bot, storage, built, command):
+    app, api = bot
+    typed = command.format(rep_id=rep_a_id(storage))
+    await feed(app, message_update(MANAGER_B.telegram_id, typed))
+    seen = everything_sent(api, MANAGER_B.telegram_id)
+    assert seen.strip() and REFUSAL not in seen  # a manager is answered, about their own team
+    asked = typed.partition(" ")[2]
+    seen = seen.replace(f"「{asked}」", "") if asked else seen  # "no member called 「王小明」" echoes what Bob typed
+    assert not [s for s in secrets_of(built) if s in seen]
+
+
+async def test_the_other_manager_finds_no_such_member_and_sees_their_own_team(bot, storage):
+    app, api = bot
+    await feed(app, message_update(MANAGER_B.telegram_id, "/rep 王小明"))
+    assert "没有叫「王小明」的成员" in api.sent(MANAGER_B.telegram_id)[-1]["text"]
+    await feed(app, message_update(MANAGER_B.telegram_id, "/team"))
+    overview = api.sent(MANAGER_B.telegram_id)[-1]["text"]
+    assert REP_B.name in overview and "1 人" in overview
+
+
+async def test_forged_presses_pointing_into_team_a_find_nothing(bot, storage, built):
+    """Bob's own keyboards, with the argument swapped for team A's member and session ids."""
+    app, api = bot
+    bob = MANAGER_B.telegram_id
+    await feed(app, message_update(bob, "/rep"))
+    zhao = next(data for label, data in buttons_of(api.sent(bob)[-1]) if label == REP_B.name)
+    forged_member = zhao.rsplit("|", 1)[0] + f"|{rep_a_id(storage)}"
+    await feed(app, callback_update(bob, forged_member))
+    await feed(app, message_update(bob, f"/rep {REP_B.name}"))
+    a_session = storage.db.execute(
+        "SELECT id FROM sessions WHERE user_id = ? AND flow = 'course'", [rep_a_id(storage)]
+    ).fetchone()[0]
+    back = next(data for label, data in buttons_of(api.sent(bob)[-1]) if "换一位" in label)
+    forged_session = back.rsplit("|", 2)[0] + f"|open|{a_session}"
+    await feed(app, callback_update(bob, forged_session))
+    assert "过期" in api.sent(bob)[-1]["text"]
+    assert not [s for s in secrets_of(built) if s in everything_sent(api, bob)]
+
+
+async def test_team_a_manager_and_the_admin_see_team_a(bot, storage, built):
+    app, api = bot
+    for person in (MANAGER_A, ADMIN):
+        await feed(app, message_update(person.telegram_id, "/team"), message_update(person.telegram_id, "/rep 王小明"))
+        texts = [m["text"] for m in api.sent(person.telegram_id)]
+        assert all(name in texts[0] for name in TEAM_A_SECRETS)
+        assert "course" in texts[1] and REP_A.name in texts[1]
+        assert [f.method for f in api.files(person.telegram_id)] == ["sendPhoto"]
+    admin_overview = api.sent(ADMIN.telegram_id)[0]["text"]
+    assert REP_B.name in admin_overview and "所有团队" in admin_overview  # the admin sees every team
+    assert REP_B.name not in api.sent(MANAGER_A.telegram_id)[0]["text"]
+
+
+async def test_the_admin_exports_every_team_and_a_manager_only_theirs(bot, storage):
+    app, api = bot
+    for person in (ADMIN, MANAGER_A):
+        await feed(app, message_update(person.telegram_id, "/export xlsx"))
+    exported = {}
+    for person in (ADMIN, MANAGER_A):
+        (sent,) = api.files(person.telegram_id)
+        sheet = load_workbook(io.BytesIO(sent.content), read_only=True)["turns"]
+        header, *rows = list(sheet.values)
+        exported[person.name] = {row[header.index("name")] for row in rows}
+    assert exported[MANAGER_A.name] == set(TEAM_A_SECRETS)
+    assert set(TEAM_A_SECRETS) | {REP_B.name} <= exported[ADMIN.name]
