@@ -35,6 +35,7 @@ from knowledge.templates import render
 MAX_TEXT_LENGTH = 4096  # Telegram's own limit for one message
 __all__ = ["Button", "DrillCard", "Engine", "Event", "FlowError", "Outcome", "Reply", "SessionRecord", "User"]
 
+_NUMBER = re.compile(r"[0-9]{1,6}")  # ASCII digits: str.isdigit() also accepts "²", which int() refuses
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
@@ -212,9 +213,10 @@ class Engine:
                 pressed = Event.press(button, session.id, version=session.version)
                 return self.handle(user, session, pressed, reader=reader)
         text_trigger = flow.windows[session.state].free_text
+        takes_number = flow.windows[session.state].takes == "number"
         if text_trigger is None:
             message = ui("common.use_buttons", buttons=[b.label for b in current.buttons])
-        elif not has_words(text):
+        elif not has_words(text) and not (takes_number and _NUMBER.fullmatch(text)):
             message = ui("common.empty_text")
         elif len(event.text) > MAX_TEXT_LENGTH:
             message = ui("common.too_long", length=len(event.text), limit=MAX_TEXT_LENGTH)

@@ -48,7 +48,8 @@ FLOWS_DIR = Path(__file__).parent / "flows"
 FLOW_DIRS_ENV = "COACH_FLOW_DIRS"  # extra flow directories, separated by os.pathsep
 FLOW_KEYS = {"name", "command", "menu_order", "menu", "session", "on_start", "machine", "windows", "texts", "fresh",
              "audience", "refusal"}  # fmt: skip
-WINDOW_KEYS = {"text", "getter", "buttons", "free_text", "final", "attachment"}
+WINDOW_KEYS = {"text", "getter", "buttons", "free_text", "final", "attachment", "takes"}
+TAKES = ("text", "number")  # what a window's free text is: words (an answer), or a number (a score)
 AUDIENCES = ("everyone", "managers")  # managers: managers and admins only (users.role)
 BUTTON_KEYS = {"trigger", "command", "label", "choices", "when", "unless"}
 YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -89,6 +90,7 @@ class Window:
     free_text: str | None = None
     final: bool = False
     attachment: str | None = None  # a getter returning the files (dialogs.turn.Attachment) sent with the text
+    takes: str = "text"  # "number": digits are accepted as free text (the flow's condition checks the range)
 
     @property
     def button_triggers(self) -> set[str]:
@@ -145,6 +147,8 @@ def _window(raw: Any, where: str, rel: str, problems: list[Problem]) -> Window |
         problems.append(
             Problem(rel, f"{where}.{key}", f"unknown window field (known: {', '.join(sorted(WINDOW_KEYS))})")
         )
+    if raw.get("takes", "text") not in TAKES:
+        problems.append(Problem(rel, f"{where}.takes", f"must be one of {', '.join(TAKES)}"))
     buttons = [_button(b, f"{where}.buttons[{i}]", rel, problems) for i, b in enumerate(raw.get("buttons") or [])]
     return Window(
         text=raw["text"],
@@ -153,6 +157,7 @@ def _window(raw: Any, where: str, rel: str, problems: list[Problem]) -> Window |
         free_text=raw.get("free_text"),
         final=bool(raw.get("final", False)),
         attachment=raw.get("attachment"),
+        takes=raw.get("takes", "text") if raw.get("takes", "text") in TAKES else "text",
     )
 
 

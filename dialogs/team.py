@@ -31,6 +31,8 @@ CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # Telegram's deep-link payload
 EXPORT_FORMATS = ("csv", "xlsx")
 DOCUMENT_LIMIT = 50 * 1024 * 1024  # Telegram's limit for a document a bot sends
 SCORE_CHOICES = tuple(range(0, 101, 10))
+NUMBER = re.compile(r"[0-9]{1,3}")  # ASCII digits only: "²".isdigit() is true, int("²") fails
+ID = re.compile(r"[0-9]{1,18}")  # a user or session id
 SESSIONS_SHOWN = 8
 
 
@@ -138,7 +140,7 @@ class RepSession(ManagerSession):
         return [Choice(str(m.user_id), m.name[:40] or str(m.user_id)) for m in self.records.team()[:20]]
 
     def member_pressed(self, arg: str = "", **_) -> bool:
-        member = self.records.member(int(arg)) if arg.isdigit() else None
+        member = self.records.member(int(arg)) if ID.fullmatch(arg) else None
         self.data.update(member=member.user_id if member else None, asked="")
         return member is not None
 
@@ -171,7 +173,7 @@ class RepSession(ManagerSession):
 
     def may_open(self, arg: str = "", **_) -> bool:
         """A session of a learner this manager may see, that has scored answers (a forged id finds nothing)."""
-        if not arg.isdigit():
+        if not ID.fullmatch(arg):
             return False
         try:
             answers = self.records.transcript(int(arg))
@@ -259,7 +261,7 @@ class RepSession(ManagerSession):
 
     def valid_score(self, arg: str = "", text: str = "", **_) -> bool:
         raw = (arg or text).strip()
-        return raw.isdigit() and 0 <= int(raw) <= 100
+        return bool(NUMBER.fullmatch(raw)) and 0 <= int(raw) <= 100
 
     def keep_score(self, arg: str = "", text: str = "", **_):
         self.data["new_score"] = int((arg or text).strip())
@@ -285,7 +287,7 @@ class RepSession(ManagerSession):
 
     def toggle_check(self, arg: str = "", **_):
         checks = self._rescored_checks()
-        if not arg.isdigit() or int(arg) >= len(checks):
+        if not NUMBER.fullmatch(arg) or int(arg) >= len(checks):
             return
         check_id = checks[int(arg)]["id"]
         disagreed = self.data.setdefault("disagreed", [])

@@ -79,6 +79,7 @@ UI_VARIABLES: dict[str, set[str]] = {
     # the console front end
     "console.banner": set(),
     "console.goodbye": set(),
+    "console.file_saved": {"path", "caption"},  # a chart or export sent with a reply, saved beside the database
     # every flow
     "common.welcome": {"name"},
     "common.help": {"commands"},

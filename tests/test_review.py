@@ -55,8 +55,9 @@ async def test_tables_and_columns_carry_the_shipped_descriptions(log):
     page = await datasette.client.get("/coach/scores")
     assert page.status_code == 200
     assert "One row per scored answer" in page.text and "60 or more passes" in page.text
-    queries = build_metadata("coach")["databases"]["coach"]["queries"]
-    assert "manager_overrides" not in queries  # no overrides table yet
+    for table in ("teams", "score_overrides"):
+        page = await datasette.client.get(f"/coach/{table}")
+        assert page.status_code == 200 and "manager" in page.text
 
 
 async def test_the_review_connection_cannot_write(log):

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
+from bot.console.files import files_dir, save_attachment
 from bot.console.terminal import (
     EditedLines,
     PipedLines,
@@ -28,16 +29,26 @@ QUIT_COMMANDS = {"/quit", "/exit"}
 
 
 class ConsoleChat:
-    def __init__(self, service: CoachService, identity: Identity, screen: PlainScreen | StyledScreen | None = None):
+    def __init__(self, service: CoachService, identity: Identity, screen: PlainScreen | StyledScreen | None = None,
+                 files: Path | None = None):  # fmt: skip
         self.service = service
         self.identity = identity
         self.screen = screen or PlainScreen(sys.stdout)
+        self.files = files  # where a reply's attachments (charts, exports) are saved
         self.last: Reply | None = None  # the message whose options a typed number presses
 
     def show(self, replies: list[Reply]) -> None:
         for reply in replies:
             self.screen.show(reply)
+            self._save_attachments(reply)
         self.last = replies[-1] if replies else None
+
+    def _save_attachments(self, reply: Reply) -> None:
+        """Each file of a reply saved beside the database, and where it went said."""
+        for attachment in reply.attachments if self.files else ():
+            path = save_attachment(self.files, attachment)
+            self.screen.say(self.service.ui_text(self.identity, "console.file_saved", path=str(path),
+                                                 caption=attachment.caption))  # fmt: skip
 
     def event_for(self, line: str) -> Event:
         """A typed line as an engine event: a number presses that option of the last message."""
@@ -74,7 +85,7 @@ def run_chat(
         reader = EditedLines(history_file(db_path, identity.external_id))
     else:
         reader = PipedLines(stdin, stdout, prompt=typing)
-    chat = ConsoleChat(service, identity, StyledScreen() if watching else PlainScreen(stdout))
+    chat = ConsoleChat(service, identity, StyledScreen() if watching else PlainScreen(stdout), files_dir(db_path))
     try:
         chat.run(reader)
     except KeyboardInterrupt:
