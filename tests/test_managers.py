@@ -11,17 +11,22 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from matplotlib import image
 
 from bot.cli import main
 from bot.console import ConsoleChat
 from bot.console.terminal import PlainScreen
+from bot.digest import weekly_digests
 from bot.review import build_datasette
 from bot.service import CoachService, Identity
 from bot.storage import Storage
-from dialogs.engine import Engine
+from bot.telegram.app import register_commands
+from dialogs.engine import Engine, Event
 from tests import team_log
-from tests.helpers import Learner
+from tests.fake_telegram import feed, message_update, recorded_application
+from tests.helpers import Learner, assert_telegram_html
 from tests.manager_log import answer
 from tests.team_log import ADMIN, MANAGER_A, MANAGER_B, PARTNER_A, REP_A, REP_B, STAFF, Person
 
@@ -312,3 +317,70 @@ def test_console_invites_are_shown_as_a_start_command(tmp_path, pack):
         assert "Boss" in joined.text
     finally:
         storage.close()
+
+
+# --- the weekly digest, menus by role, and manager flows under fuzzing ----------------------------------
+
+
+def test_the_weekly_digest_goes_to_opted_in_managers_with_their_own_team_only(service, storage):
+    assert weekly_digests(service, "telegram") == []  # nobody opted in yet
+    opted = as_(service, MANAGER_A).send("/team").press("每周一发我团队周报")
+    assert "已订阅每周团队周报" in opted.text and "不再发团队周报" in opted.labels
+    ((chat, text),) = weekly_digests(service, "telegram")
+    assert chat == str(MANAGER_A.telegram_id)
+    assert REP_A.name in text and PARTNER_A.name in text and REP_B.name not in text
+    assert "2/2 人练习过" in text
+    as_(service, MANAGER_A).send("/team digest off")
+    assert weekly_digests(service, "telegram") == []
+
+
+async def test_a_configured_manager_gets_the_manager_menu_on_first_contact(storage, pack):
+    service = team_log.service_over(storage, pack)
+    async with recorded_application(service) as (app, api):
+        await feed(app, message_update(4444, "/start"))  # a rep: no menu of their own
+        service.staff = team_log.Staff(manager_ids=frozenset({"4445"}))
+        await feed(app, message_update(4445, "/start"))
+        scoped = [p for m, p in api.calls if m == "setMyCommands" and p.get("scope")]
+        assert [p["scope"] for p in scoped] == [{"type": "chat", "chat_id": 4445}]
+        assert "team" in {c["command"] for c in scoped[0]["commands"]}
+        assert user_row(storage, Person("", 4445)).role == "manager"
+
+
+async def test_a_manager_taken_off_the_list_loses_the_manager_menu_at_start_up(storage, pack):
+    service = CoachService(storage, Engine(pack), staff=team_log.Staff(manager_ids=frozenset({"900"})))
+    async with recorded_application(service) as (app, api):
+        await register_commands(app)
+        removed = [p["scope"]["chat_id"] for m, p in api.calls if m == "deleteMyCommands"]
+        given = [p["scope"]["chat_id"] for m, p in api.calls if m == "setMyCommands" and p.get("scope")]
+    assert sorted(removed) == [800, 901] and given == [900]
+
+
+MANAGER_MOVES = st.lists(
+    st.one_of(
+        st.sampled_from(["/team", "/rep", "/rep 王小明", "/rep 2", "/export", "/invite", "/progress", "/rep Zhao"]),
+        st.text(max_size=30),
+        st.tuples(st.just("press"), st.integers(min_value=0, max_value=30)),
+    ),
+    max_size=15,
+)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(moves=MANAGER_MOVES)
+def test_a_manager_pressing_and_typing_anything_always_gets_valid_replies(service, moves):
+    buttons = ()
+    for move in moves:
+        if isinstance(move, tuple):
+            if not buttons:
+                continue
+            event = Event.press(buttons[move[1] % len(buttons)])
+        else:
+            event = Event.from_text(move)
+        replies = service.handle(MANAGER_A.identity, event)
+        assert replies and all(r.text.strip() for r in replies)
+        for reply in replies:
+            assert_telegram_html(reply.text)
+            assert REP_B.name not in reply.text.replace(
+                f"「{REP_B.name}」", ""
+            )  # only ever as typed: "no member 「Zhao」"
+        buttons = next((r.buttons for r in reversed(replies) if r.buttons), buttons)
