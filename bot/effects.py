@@ -108,7 +108,7 @@ def apply_turn(store: Storage, user: User, before: SessionRecord | None, event: 
             user_id=user.id,
             session_id=session_id,
             direction="out",
-            text=reply.text,
+            text=reply.text if reply.log_text is None else reply.log_text,
             state=after.state if after else None,
             score=reply.score,
         )

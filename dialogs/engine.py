@@ -144,6 +144,8 @@ class Engine:
         reply = Reply(text, self._buttons(window, model, context), scores[-1] if scores else None)
         if window.attachment:  # a chart or an export, made by the flow's getter (in the caller's worker thread)
             reply = replace(reply, attachments=tuple(getattr(model, window.attachment)() or ()))
+        if not flow.log_replies:  # it shows other people's data: the log keeps where, not what
+            reply = replace(reply, log_text=f"[/{flow.command} {model.state}]")
         return _prefixed(replace(reply, state=model.state, version=version), prefix)
 
     def current_screen(

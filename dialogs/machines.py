@@ -18,6 +18,8 @@ declaration of one dialog; docs/adding-a-flow.md walks through one:
                         `on_start` gets the command's argument (`arg`)
     audience, refusal   optional: `managers` lets only managers and admins start it; anyone else
                         gets the ui string `refusal` and nothing is read
+    log_replies         optional: false keeps only "[/command state]" of its replies in the log, for a
+                        flow that shows other people's data (forgetting them must not leave copies)
 
 A button is a trigger name (label `button.<trigger>`), or a mapping: `trigger` or `command`,
 `label` (a ui key, rendered with the window's variables), `choices` (a getter returning
@@ -47,7 +49,7 @@ from knowledge.pack import Problem, Text
 FLOWS_DIR = Path(__file__).parent / "flows"
 FLOW_DIRS_ENV = "COACH_FLOW_DIRS"  # extra flow directories, separated by os.pathsep
 FLOW_KEYS = {"name", "command", "menu_order", "menu", "session", "on_start", "machine", "windows", "texts", "fresh",
-             "audience", "refusal"}  # fmt: skip
+             "audience", "refusal", "log_replies"}  # fmt: skip
 WINDOW_KEYS = {"text", "getter", "buttons", "free_text", "final", "attachment", "takes"}
 TAKES = ("text", "number")  # what a window's free text is: words (an answer), or a number (a score)
 AUDIENCES = ("everyone", "managers")  # managers: managers and admins only (users.role)
@@ -114,6 +116,7 @@ class Flow:
     fresh: bool = False
     audience: str = "everyone"
     refusal: str | None = None  # ui key shown to a user outside the audience
+    log_replies: bool = True  # false: the log keeps "[/command state]", not what was shown (others' data)
 
     def triggers(self, state: str) -> set[str]:
         return set(self.machine.get_triggers(state))
@@ -268,6 +271,7 @@ def load_flow(path: Path, problems: list[Problem]) -> Flow | None:
         fresh=bool(spec.get("fresh", False)),
         audience=str(spec.get("audience", "everyone")),
         refusal=spec.get("refusal"),
+        log_replies=bool(spec.get("log_replies", True)),
     )
 
 

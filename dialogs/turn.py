@@ -83,6 +83,7 @@ class Reply:
     state: str | None = None
     version: int | None = None  # the session version the buttons belong to
     attachments: tuple[Attachment, ...] = ()  # files sent after the text (front ends without files save them)
+    log_text: str | None = None  # what the session log keeps instead of the text (views of other people's data)
 
 
 @dataclass

@@ -384,3 +384,21 @@ def test_a_manager_pressing_and_typing_anything_always_gets_valid_replies(servic
                 f"「{REP_B.name}」", ""
             )  # only ever as typed: "no member 「Zhao」"
         buttons = next((r.buttons for r in reversed(replies) if r.buttons), buttons)
+
+
+def test_a_forgotten_rep_leaves_no_copy_of_their_answers_in_the_managers_log(service, storage, built):
+    page = open_first_answer(service)
+    first_answer = team_log.answers_of(built, REP_A)[0]
+    assert first_answer[:20] in page.text  # the manager saw it
+    forget(service, REP_A)
+    logged = "\n".join(t["text"] for t in storage.turns(user_row(storage, MANAGER_A).id))
+    assert "[/rep transcript]" in logged  # where the manager was is kept, not what they saw
+    assert first_answer[:20] not in logged and REP_A.name not in logged.replace(f"/rep {REP_A.name}", "")
+
+
+def test_report_prints_a_table_per_team(db, capsys):
+    assert main(["report", "--db", str(db), "--width", "220"]) == 0
+    out = capsys.readouterr().out
+    team_a = out[out.index("Team 经理甲 (2)") : out.index("Team Bob (1)")]
+    assert REP_A.name in team_a and PARTNER_A.name in team_a and REP_B.name not in team_a
+    assert REP_B.name in out[out.index("Team Bob (1)") :]
