@@ -58,5 +58,15 @@ class SaveResultCard:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-Effect = RecordScore | SaveDrillCard | ChangeSetting | SetLocale | ForgetUser | SaveResultCard
+@dataclass(frozen=True)
+class RecordQuizAnswer:
+    """A lesson's quiz question answered (/learn): which option was chosen and whether it was right."""
+
+    lesson: str
+    question: int  # index in the lesson's quiz
+    chosen: int  # index of the option chosen
+    correct: bool
+
+
+Effect = RecordScore | SaveDrillCard | ChangeSetting | SetLocale | ForgetUser | SaveResultCard | RecordQuizAnswer
 SETTINGS = ("learner", "reminder")  # the names ChangeSetting may carry

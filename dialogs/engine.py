@@ -28,12 +28,12 @@ from dialogs.flow_check import check_flows
 from dialogs.flow_session import Button, DrillCard, FlowContext, FlowSession, Reader, User
 from dialogs.machines import Flow, FlowError, Window, load_flows
 from dialogs.scoring import Scorer
-from dialogs.turn import Event, Outcome, Reply, SessionRecord
+from dialogs.turn import Event, Outcome, Quiz, Reply, SessionRecord
 from knowledge.pack import Pack
 from knowledge.templates import render
 
 MAX_TEXT_LENGTH = 4096  # Telegram's own limit for one message
-__all__ = ["Button", "DrillCard", "Engine", "Event", "FlowError", "Outcome", "Reply", "SessionRecord", "User"]
+__all__ = ["Button", "DrillCard", "Engine", "Event", "FlowError", "Outcome", "Quiz", "Reply", "SessionRecord", "User"]
 
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
@@ -134,7 +134,8 @@ class Engine:
         text = model.ctx.ui(window.text, **context)
         scores = [e.result.score for e in model.effects if isinstance(e, RecordScore)]
         reply = Reply(text, self._buttons(window, model, context), scores[-1] if scores else None)
-        return _prefixed(replace(reply, state=model.state, version=version), prefix)
+        quiz = getattr(model, window.quiz)() if window.quiz else None
+        return _prefixed(replace(reply, state=model.state, version=version, quiz=quiz), prefix)
 
     def current_screen(
         self, user: User, session: SessionRecord, prefix: str = "", reader: Reader | None = None

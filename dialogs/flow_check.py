@@ -78,6 +78,7 @@ def _check_windows(flow: Flow, commands: set[str], texts: set[str], problems: li
         if window.text not in texts:
             problems.append(Problem(rel, f"{where}.text", f"no interface string {window.text!r}"))
         _method(flow, window.getter, f"{where}.getter", problems, "getter")
+        _method(flow, window.quiz, f"{where}.quiz", problems, "getter")
         if window.free_text is not None and window.free_text not in triggers:
             problems.append(Problem(rel, f"{where}.free_text", f"no transition {window.free_text!r} from {state!r}"))
         if not (window.final or window.buttons or window.free_text):

@@ -11,7 +11,8 @@ declaration of one dialog; docs/adding-a-flow.md walks through one:
     machine             the keyword arguments of `transitions.Machine` (states, transitions, initial)
     windows             per state, ONE window: `text` (ui key), `getter` (method returning the
                         template variables), `buttons`, `free_text` (the trigger typed text fires)
-                        and `final` (the session ends there)
+                        and `final` (the session ends there); `quiz` (optional) names a method
+                        returning the `dialogs.turn.Quiz` the window asks (a poll on Telegram)
     texts               optional: the flow's own interface strings ({key: {zh, en}}), for a flow
                         shipped outside the content pack; the pack's ui.yaml wins on a clash
 
@@ -43,7 +44,7 @@ from knowledge.pack import Problem, Text
 FLOWS_DIR = Path(__file__).parent / "flows"
 FLOW_DIRS_ENV = "COACH_FLOW_DIRS"  # extra flow directories, separated by os.pathsep
 FLOW_KEYS = {"name", "command", "menu_order", "menu", "session", "on_start", "machine", "windows", "texts"}
-WINDOW_KEYS = {"text", "getter", "buttons", "free_text", "final"}
+WINDOW_KEYS = {"text", "getter", "buttons", "free_text", "final", "quiz"}
 BUTTON_KEYS = {"trigger", "command", "label", "choices", "when", "unless"}
 YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -82,6 +83,7 @@ class Window:
     buttons: tuple[ButtonSpec, ...] = ()
     free_text: str | None = None
     final: bool = False
+    quiz: str | None = None  # a method returning the window's Quiz (a poll on Telegram), or None
 
     @property
     def button_triggers(self) -> set[str]:
@@ -142,6 +144,7 @@ def _window(raw: Any, where: str, rel: str, problems: list[Problem]) -> Window |
         buttons=tuple(b for b in buttons if b),
         free_text=raw.get("free_text"),
         final=bool(raw.get("final", False)),
+        quiz=raw.get("quiz"),
     )
 
 

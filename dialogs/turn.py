@@ -65,6 +65,18 @@ class SessionRecord:
 
 
 @dataclass(frozen=True)
+class Quiz:
+    """A multiple-choice question a reply asks: a quiz poll on Telegram, where choosing option i presses the
+    reply's i-th button; the console shows the reply's text and those buttons, numbered, instead."""
+
+    key: str  # what it asks, for the flow: e.g. "<lesson id>:<question index>"
+    question: str  # plain text, at most 300 characters (Telegram's limit)
+    options: tuple[str, ...]  # 2-10, each at most 100 characters
+    correct: int  # index into options
+    explanation: str = ""  # shown once answered, at most 200 characters
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str  # Telegram-style HTML
     buttons: tuple[Button, ...] = ()
@@ -72,6 +84,7 @@ class Reply:
     session_id: int | None = None  # where the buttons were offered: set by the service once saved
     state: str | None = None
     version: int | None = None  # the session version the buttons belong to
+    quiz: Quiz | None = None  # a question to ask as a poll where the front end can (Telegram)
 
 
 @dataclass
