@@ -282,7 +282,8 @@ def _check_lessons(parts: Parts, problems: list[Problem]) -> None:
             problems.append(Problem(rel, "id", f"lesson {lesson.id!r} is also defined in {seen[lesson.id]}"))
         seen[lesson.id] = rel
         _check_lesson(rel, lesson, set(module_ids), practice_ids, problems)
-    if parts.lessons:
+    unreadable = sum(rel.startswith("lessons/") for rel in parts.raw) - len(parts.lessons)
+    if parts.lessons and not unreadable:  # a lesson with a schema error is reported already, not also here
         covered = {module for _, lesson in parts.lessons for module in lesson.modules}
         for module_id in module_ids:
             if module_id not in covered:
