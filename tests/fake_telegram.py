@@ -29,7 +29,7 @@ BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Coach", "username": "chan
 TOKEN = "123456:TEST-token-for-the-fake-bot-api-abcdef"
 INT_FIELDS = {"chat_id", "message_id", "offset", "timeout", "limit", "correct_option_id"}
 JSON_FIELDS = {"reply_markup", "allowed_updates", "commands", "link_preview_options", "scope", "entities", "options",
-               "is_anonymous"}  # fmt: skip
+               "is_anonymous", "correct_option_ids"}  # fmt: skip
 
 
 class FakeBotApi:
@@ -82,12 +82,16 @@ class FakeBotApi:
         if refusal:
             return {"ok": False, "error_code": 400, "description": f"Bad Request: {refusal}"}
         options = [_option_text(o) for o in params["options"]]
-        poll = {"id": str(next(self._poll_ids)), "question": params["question"],
-                "options": [{"text": text, "voter_count": 0} for text in options], "total_voter_count": 0,
-                "is_closed": False, "is_anonymous": params.get("is_anonymous", True) not in (False, "false"),
-                "type": params.get("type", "regular"), "allows_multiple_answers": False}  # fmt: skip
-        if "correct_option_id" in params:
-            poll["correct_option_id"] = params["correct_option_id"]
+        # the fields Bot API 10 always sends (PTB refuses a poll without them)
+        choices = [{"text": text, "voter_count": 0, "persistent_id": str(i)} for i, text in enumerate(options)]
+        poll = {"id": str(next(self._poll_ids)), "question": params["question"], "options": choices,
+                "total_voter_count": 0, "is_closed": False,
+                "is_anonymous": params.get("is_anonymous", True) not in (False, "false"),
+                "type": params.get("type", "regular"), "allows_multiple_answers": False, "allows_revoting": False,
+                "members_only": False}  # fmt: skip
+        correct = _correct_options(params)
+        if correct:
+            poll["correct_option_ids"] = correct
         if params.get("explanation"):
             poll["explanation"] = params["explanation"]
         params["_poll_id"] = poll["id"]  # noted on the recorded call, for `poll_ids`
@@ -116,7 +120,7 @@ class FakeBotApi:
         with self._changed:
             return [p for m, p in self.calls if m == "sendMessage" and chat_id in (None, p["chat_id"])]
 
-    def polls(self, chat_id: int | None = None) -> list[dict]:
+    def sent_polls(self, chat_id: int | None = None) -> list[dict]:
         """Every sendPoll call (its parameters) to a chat, or to anyone."""
         with self._changed:
             return [p for m, p in self.calls if m == "sendPoll" and chat_id in (None, p["chat_id"])]
@@ -125,9 +129,9 @@ class FakeBotApi:
         """Block until at least `count` polls went to the chat; return them all."""
         deadline = time.monotonic() + timeout
         with self._changed:
-            while len(self.polls(chat_id)) < count and time.monotonic() < deadline:
+            while len(self.sent_polls(chat_id)) < count and time.monotonic() < deadline:
                 self._changed.wait(0.05)
-        polls = self.polls(chat_id)
+        polls = self.sent_polls(chat_id)
         assert len(polls) >= count, f"expected {count} polls, got {len(polls)}"
         return polls
 
@@ -258,9 +262,17 @@ def _poll_refusal(params: dict) -> str | None:
         return "poll options length must not exceed 100"
     if len(params.get("explanation") or "") > 200 or (params.get("explanation") or "").count("\n") > 2:
         return "quiz poll explanation is too long"
-    if params.get("type") == "quiz" and not 0 <= int(params.get("correct_option_id", -1)) < len(options):
+    correct = _correct_options(params)
+    if params.get("type") == "quiz" and (not correct or not all(0 <= i < len(options) for i in correct)):
         return "wrong quiz correct option specified"
     return None
+
+
+def _correct_options(params: dict) -> list[int]:
+    """A quiz's right answers: `correct_option_ids` (Bot API 9.6), or the older single `correct_option_id`."""
+    if params.get("correct_option_ids") is not None:
+        return [int(i) for i in params["correct_option_ids"]]
+    return [int(params["correct_option_id"])] if params.get("correct_option_id") is not None else []
 
 
 def _decode_field(name: str, value):
@@ -311,13 +323,14 @@ def callback_update(user_id: int, data: str, *, message_id: int = 1, update_id: 
 
 def poll_answer_update(user_id: int, poll_id: str, option_ids: list[int], *, update_id: int | None = None) -> dict:
     """Someone answered a poll: Telegram says who and which poll, but names no chat."""
-    answer = {"poll_id": poll_id, "user": user(user_id), "option_ids": list(option_ids)}
+    answer = {"poll_id": poll_id, "user": user(user_id), "option_ids": list(option_ids),
+              "option_persistent_ids": [str(i) for i in option_ids]}  # fmt: skip
     return {"update_id": update_id or next(_update_ids), "poll_answer": answer}
 
 
 def poll_ids(api: FakeBotApi, chat_id: int) -> list[str]:
     """The ids of the polls the fake answered sendPoll with, for a chat, in order (read from its replies)."""
-    return [p["_poll_id"] for p in api.polls(chat_id)]
+    return [p["_poll_id"] for p in api.sent_polls(chat_id)]
 
 
 def buttons_of(sent_message: dict) -> list[tuple[str, str]]:

@@ -93,7 +93,8 @@ class OutboxSender:
     async def _send_quiz(self, chat: str, outbox_id: int, reply: Reply, parts_sent: int) -> bool:
         """A reply asking a quiz: whatever it says before the question as messages, then a quiz poll.
 
-        The poll is non-anonymous (an anonymous one never reports answers) and, once Telegram accepts it,
+        The poll is non-anonymous (an anonymous one never reports answers); its right answer goes as
+        `correct_option_ids` (Bot API 9.6; it replaced `correct_option_id`). Once Telegram accepts it,
         its id is stored with the user and session it asks for, in the same commit that marks the reply
         sent. Returns False when it could not go out yet (it stays queued).
         """
@@ -106,7 +107,7 @@ class OutboxSender:
                 await self.workers.run(self.service.reply_parts_sent, outbox_id, index + 1)
             sent = await self.bot.send_poll(
                 int(chat), quiz.question, list(quiz.options), is_anonymous=False, type=Poll.QUIZ,
-                correct_option_id=quiz.correct, explanation=quiz.explanation or None,
+                correct_option_ids=[quiz.correct], explanation=quiz.explanation or None,
             )  # fmt: skip
         except (BadRequest, Forbidden) as exc:  # refused for good: dropped, like a message
             log.warning("Telegram refused quiz reply %s, dropped: %r", outbox_id, exc)
