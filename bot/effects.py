@@ -14,7 +14,16 @@ from dataclasses import dataclass
 
 from bot.storage import Storage
 from bot.team_effects import TEAM_HANDLERS
-from dialogs.effects import ChangeSetting, Effect, ForgetUser, RecordScore, SaveDrillCard, SaveResultCard, SetLocale
+from dialogs.effects import (
+    ChangeSetting,
+    Effect,
+    ForgetUser,
+    RecordQuizAnswer,
+    RecordScore,
+    SaveDrillCard,
+    SaveResultCard,
+    SetLocale,
+)
 from dialogs.flow_session import DrillCard, User
 from dialogs.turn import Event, Outcome, SessionRecord
 
@@ -31,6 +40,10 @@ class StorageReader:
     def drill_cards(self) -> tuple[DrillCard, ...]:
         with self.lock or nullcontext():
             return tuple(self.storage.drill_cards(self.user_id))
+
+    def quiz_results(self) -> dict[str, dict[int, bool]]:
+        with self.lock or nullcontext():
+            return self.storage.quiz_results(self.user_id)
 
 
 @dataclass(frozen=True)
@@ -68,12 +81,20 @@ def _set_locale(store: Storage, turn: Turn, effect: SetLocale) -> None:
     store.set_locale(turn.user.id, effect.locale)
 
 
+def _record_quiz_answer(store: Storage, turn: Turn, effect: RecordQuizAnswer) -> None:
+    store.add_quiz_answer(
+        user_id=turn.user.id, session_id=turn.session_id, lesson=effect.lesson, question=effect.question,
+        chosen=effect.chosen, correct=effect.correct,
+    )  # fmt: skip
+
+
 HANDLERS: dict[type, Callable[[Storage, Turn, Effect], None]] = {
     RecordScore: _record_score,
     SaveDrillCard: _save_drill_card,
     ChangeSetting: _change_setting,
     SetLocale: _set_locale,
     **TEAM_HANDLERS,  # invites, joining a team, score overrides, the digest (bot/teams.py)
+    RecordQuizAnswer: _record_quiz_answer,
     # ForgetUser is handled by apply_turn itself: nothing else of the turn is kept.
     # SaveResultCard needs a storage table (a result_cards migration and Storage.save_result_card)
     # before a flow may emit it: apply_turn refuses it until then, naming what is missing.

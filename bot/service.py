@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from bot.effects import StorageReader, apply_turn
 from bot.storage import Inbox, StaleSession, Storage, UserRow
 from bot.teams import CoachReader
-from dialogs.engine import Button, Engine, Event, Outcome, Reply, SessionRecord, User
+from dialogs.engine import Button, Engine, Event, Outcome, Quiz, Reply, SessionRecord, User
 from dialogs.turn import Attachment
 from knowledge.pack import LOCALES
 
@@ -204,6 +204,34 @@ class CoachService:
         with self._lock:
             self.storage.reply_sent(outbox_id)
 
+    # --- quiz polls (front ends that ask a Quiz as a poll: Telegram) --------------------------
+
+    def quiz_poll_sent(self, outbox_id: int, who: Identity, poll_id: str, reply: Reply) -> None:
+        """The poll asking `reply.quiz` was accepted: remember what it asks, for whom, and mark the reply sent
+        (together, so a crash between them cannot leave a poll whose answer would not be understood)."""
+        with self._lock, self.storage.transaction():
+            row = self.storage.find_user(who.channel, who.external_id)
+            if row is not None and reply.session_id is not None and reply.quiz is not None:
+                presses = [(b.trigger, b.arg) for b in reply.buttons[: len(reply.quiz.options)]]
+                self.storage.save_quiz_poll(
+                    poll_id=poll_id, user_id=row.id, session_id=reply.session_id, version=reply.version,
+                    quiz_key=reply.quiz.key, chat=who.external_id, presses=presses,
+                )  # fmt: skip
+            self.storage.reply_sent(outbox_id)
+
+    def quiz_poll_event(self, who: Identity, poll_id: str, option_ids: list[int]) -> Event | None:
+        """A poll answer as the press of that option in the session that asked it; None when the poll is not
+        one we sent, was sent to someone else (a forwarded poll), or the answer is a retracted vote."""
+        with self._lock:
+            poll = self.storage.quiz_poll(poll_id)
+            row = self.storage.find_user(who.channel, who.external_id)
+        if poll is None or row is None or poll["user_id"] != row.id or len(option_ids) != 1:
+            return None
+        if not 0 <= option_ids[0] < len(poll["presses"]):
+            return None
+        trigger, arg = poll["presses"][option_ids[0]]
+        return Event("button", trigger, arg, session_id=poll["session_id"], version=poll["version"])
+
     def set_locale(self, who: Identity, locale: str) -> None:
         """Set a user's language (e.g. from `coach chat --locale`)."""
         with self._lock, self.storage.transaction():
@@ -270,7 +298,8 @@ def reply_to_json(reply: Reply) -> str:
     buttons = [[b.trigger, b.label, b.arg] for b in reply.buttons]
     return json.dumps(
         {"text": reply.text, "buttons": buttons, "score": reply.score, "session_id": reply.session_id,
-         "state": reply.state, "version": reply.version, **_attachments_to_json(reply.attachments)},
+         "state": reply.state, "version": reply.version, **_attachments_to_json(reply.attachments),
+         **_quiz_to_json(reply.quiz)},
         ensure_ascii=False,
     )  # fmt: skip
 
@@ -279,7 +308,8 @@ def reply_from_json(data: str) -> Reply:
     fields = json.loads(data)
     buttons = tuple(Button(trigger, label, arg) for trigger, label, arg in fields.pop("buttons"))
     attachments = _attachments_from_json(fields.pop("attachments", []))
-    return Reply(buttons=buttons, attachments=attachments, **fields)
+    quiz = _quiz_from_json(fields.pop("quiz", None))
+    return Reply(buttons=buttons, attachments=attachments, quiz=quiz, **fields)
 
 
 def _attachments_to_json(attachments: tuple[Attachment, ...]) -> dict:
@@ -292,6 +322,18 @@ def _attachments_to_json(attachments: tuple[Attachment, ...]) -> dict:
 
 def _attachments_from_json(items: list[dict]) -> tuple[Attachment, ...]:
     return tuple(Attachment(i["kind"], i["filename"], base64.b64decode(i["data"]), i.get("caption", "")) for i in items)
+
+
+def _quiz_to_json(quiz: Quiz | None) -> dict:
+    """A reply's quiz in the outbox JSON (no key at all without one: older rows read the same)."""
+    if quiz is None:
+        return {}
+    return {"quiz": {"key": quiz.key, "question": quiz.question, "options": list(quiz.options),
+                     "correct": quiz.correct, "explanation": quiz.explanation}}  # fmt: skip
+
+
+def _quiz_from_json(fields: dict | None) -> Quiz | None:
+    return None if fields is None else Quiz(**{**fields, "options": tuple(fields["options"])})
 
 
 def _describe_press(event: Event) -> str:

@@ -1,6 +1,6 @@
 """The session log in SQLite, and the inbox beside it: the only module that writes SQL.
 
-Tables (see MIGRATIONS): users, sessions, turns, scores, drill_cards, outbox, handled_updates
+Tables (see MIGRATIONS): users, sessions, turns, scores, drill_cards, quiz_answers, quiz_polls, outbox, handled_updates
 (replies committed with their turn, deleted once Telegram accepted them) and
 handled_updates ((channel, update id) of every update already answered). WAL
 mode and `secure_delete`, so deleted rows are overwritten, not left in free
@@ -228,6 +228,41 @@ def _migration_5(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_score_overrides_score ON score_overrides(score_id, id)")
     db.execute("CREATE INDEX idx_score_overrides_user ON score_overrides(user_id)")
     db.execute("CREATE INDEX idx_turns_created ON turns(created_at)")  # COACH_RETENTION_DAYS prunes by age
+def _migration_7(db: sqlite_utils.Database) -> None:
+    """Lesson quizzes (/learn): every answer, and the Telegram quiz polls they can come from.
+
+    A poll answer carries the poll id and the user but no chat, so each poll Telegram accepted is kept
+    with the user, session (and its version), the question it asks (`quiz_key`, "<lesson>:<question>") and
+    what choosing each option presses (`presses`, JSON [[trigger, arg], ...]).
+    """
+    _create_table(
+        db,
+        "quiz_answers",
+        {
+            "id": int,
+            "user_id": int,
+            "session_id": int,
+            "lesson": str,
+            "question": int,
+            "chosen": int,
+            "correct": int,
+            "channel": str,
+            "answered_at": str,
+        },
+        foreign_keys=[("user_id", "users", "id"), ("session_id", "sessions", "id")],
+        not_null={"user_id", "lesson", "question", "chosen", "correct", "channel", "answered_at"},
+    )
+    db.execute("CREATE INDEX idx_quiz_answers_user_lesson ON quiz_answers(user_id, lesson, question)")
+    db.execute(
+        db.create_table_sql(
+            "quiz_polls",
+            {"poll_id": str, "user_id": int, "session_id": int, "version": int, "quiz_key": str, "chat": str,
+             "presses": str, "created_at": str},
+            pk="poll_id", foreign_keys=[("user_id", "users", "id"), ("session_id", "sessions", "id")],
+            not_null={"poll_id", "user_id", "session_id", "quiz_key", "chat", "presses", "created_at"},
+        )
+    )  # fmt: skip
+    db.execute("CREATE INDEX idx_quiz_polls_user ON quiz_polls(user_id)")
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
@@ -236,6 +271,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_3,
     _migration_4,
     _migration_5,
+    _migration_7,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 _NEXT_TOUCH = "(SELECT COALESCE(MAX(touched), 0) + 1 FROM sessions)"  # the order sessions were last saved in
@@ -401,7 +437,7 @@ class Storage:
     def forget_user(self, user_id: int) -> None:
         """Delete everything stored about a user (scores, turns, sessions, drill cards, queued replies, the user)."""
         self._forget_team_ties(user_id)
-        for table in ("scores", "turns", "sessions", "drill_cards", "outbox"):
+        for table in ("quiz_polls", "quiz_answers", "scores", "turns", "sessions", "drill_cards", "outbox"):
             self.db.execute(f"DELETE FROM {table} WHERE user_id = ?", [user_id])
         self.db.execute("DELETE FROM users WHERE id = ?", [user_id])
 
@@ -612,6 +648,49 @@ class Storage:
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             [session_id, user_id, flow, step, score, json.dumps(checks, ensure_ascii=False), now()],
         )
+
+    # --- lesson quizzes (/learn) ------------------------------------------------------------
+
+    def add_quiz_answer(
+        self, *, user_id: int, session_id: int | None, lesson: str, question: int, chosen: int, correct: bool
+    ) -> None:
+        """One answer to a lesson's question; the channel is the user's own (console, telegram)."""
+        self.db.execute(
+            "INSERT INTO quiz_answers (user_id, session_id, lesson, question, chosen, correct, channel, answered_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, (SELECT channel FROM users WHERE id = ?), ?)",
+            [user_id, session_id, lesson, question, chosen, int(correct), user_id, now()],
+        )
+
+    def quiz_answers(self, user_id: int) -> list[dict[str, Any]]:
+        """Every quiz answer of a user, oldest first."""
+        return list(self.db["quiz_answers"].rows_where("user_id = ?", [user_id], order_by="id"))
+
+    def quiz_results(self, user_id: int) -> dict[str, dict[int, bool]]:
+        """Per lesson, per question: whether the user's latest answer to it was right."""
+        results: dict[str, dict[int, bool]] = {}
+        rows = self.db.execute(
+            "SELECT lesson, question, correct FROM quiz_answers WHERE user_id = ? ORDER BY id", [user_id]
+        ).fetchall()
+        for lesson, question, correct in rows:  # later answers overwrite earlier ones
+            results.setdefault(lesson, {})[question] = bool(correct)
+        return results
+
+    def save_quiz_poll(self, *, poll_id: str, user_id: int, session_id: int, version: int | None, quiz_key: str,
+                       chat: str, presses: list[tuple[str, str]]) -> None:  # fmt: skip
+        """A quiz poll Telegram accepted: what it asks, for whom, in which session (and version), and the
+        (trigger, arg) each option stands for."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO quiz_polls"
+            " (poll_id, user_id, session_id, version, quiz_key, chat, presses, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [poll_id, user_id, session_id, version, quiz_key, chat, json.dumps(presses), now()],
+        )
+
+    def quiz_poll(self, poll_id: str) -> dict[str, Any] | None:
+        """The poll sent with this id (`presses` decoded), or None for a poll we never sent (or whose user
+        was forgotten)."""
+        rows = list(self.db["quiz_polls"].rows_where("poll_id = ?", [poll_id]))
+        return {**rows[0], "presses": json.loads(rows[0]["presses"])} if rows else None
 
     # --- reading ---------------------------------------------------------------------------
 

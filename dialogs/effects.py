@@ -91,8 +91,18 @@ class SetDigest:
     on: bool
 
 
+@dataclass(frozen=True)
+class RecordQuizAnswer:
+    """A lesson's quiz question answered (/learn): which option was chosen and whether it was right."""
+
+    lesson: str
+    question: int  # index in the lesson's quiz
+    chosen: int  # index of the option chosen
+    correct: bool
+
+
 Effect = (
     RecordScore | SaveDrillCard | ChangeSetting | SetLocale | ForgetUser | SaveResultCard
-    | CreateInvite | JoinTeam | OverrideScore | SetDigest
+    | CreateInvite | JoinTeam | OverrideScore | SetDigest | RecordQuizAnswer
 )  # fmt: skip
 SETTINGS = ("learner", "reminder")  # the names ChangeSetting may carry

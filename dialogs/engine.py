@@ -28,12 +28,12 @@ from dialogs.flow_check import check_flows
 from dialogs.flow_session import Button, DrillCard, FlowContext, FlowSession, Reader, User
 from dialogs.machines import Flow, FlowError, Window, load_flows
 from dialogs.scoring import Scorer
-from dialogs.turn import Event, Outcome, Reply, SessionRecord
+from dialogs.turn import Event, Outcome, Quiz, Reply, SessionRecord
 from knowledge.pack import Pack
 from knowledge.templates import render
 
 MAX_TEXT_LENGTH = 4096  # Telegram's own limit for one message
-__all__ = ["Button", "DrillCard", "Engine", "Event", "FlowError", "Outcome", "Reply", "SessionRecord", "User"]
+__all__ = ["Button", "DrillCard", "Engine", "Event", "FlowError", "Outcome", "Quiz", "Reply", "SessionRecord", "User"]
 
 _NUMBER = re.compile(r"[0-9]{1,6}")  # ASCII digits: str.isdigit() also accepts "²", which int() refuses
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
@@ -146,7 +146,8 @@ class Engine:
             reply = replace(reply, attachments=tuple(getattr(model, window.attachment)() or ()))
         if not flow.log_replies:  # it shows other people's data: the log keeps where, not what
             reply = replace(reply, log_text=f"[/{flow.command} {model.state}]")
-        return _prefixed(replace(reply, state=model.state, version=version), prefix)
+        quiz = getattr(model, window.quiz)() if window.quiz else None
+        return _prefixed(replace(reply, state=model.state, version=version, quiz=quiz), prefix)
 
     def current_screen(
         self, user: User, session: SessionRecord, prefix: str = "", reader: Reader | None = None

@@ -79,6 +79,7 @@ def _check_windows(flow: Flow, commands: set[str], texts: set[str], problems: li
             problems.append(Problem(rel, f"{where}.text", f"no interface string {window.text!r}"))
         _method(flow, window.getter, f"{where}.getter", problems, "getter")
         _method(flow, window.attachment, f"{where}.attachment", problems, "getter")
+        _method(flow, window.quiz, f"{where}.quiz", problems, "getter")
         if window.free_text is not None and window.free_text not in triggers:
             problems.append(Problem(rel, f"{where}.free_text", f"no transition {window.free_text!r} from {state!r}"))
         if not (window.final or window.buttons or window.free_text):

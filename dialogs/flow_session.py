@@ -78,6 +78,8 @@ class Reader(Protocol):
 
     def drill_cards(self) -> tuple[DrillCard, ...]: ...
 
+    def quiz_results(self) -> dict[str, dict[int, bool]]: ...  # lesson -> question -> last answer right
+
 
 @dataclass(frozen=True)
 class UserFacts:
@@ -87,6 +89,9 @@ class UserFacts:
 
     def drill_cards(self) -> tuple[DrillCard, ...]:
         return self.user.cards
+
+    def quiz_results(self) -> dict[str, dict[int, bool]]:
+        return {}
 
 
 @dataclass
@@ -108,6 +113,10 @@ class FlowContext:
         if self._cards is None:
             self._cards = tuple((self.reader or UserFacts(self.user)).drill_cards())
         return self._cards
+
+    def quiz_results(self) -> dict[str, dict[int, bool]]:
+        """The learner's lesson quizzes: per lesson, per question, whether their latest answer was right."""
+        return (self.reader or UserFacts(self.user)).quiz_results()
 
 
 class FlowSession:

@@ -11,7 +11,8 @@ declaration of one dialog; docs/adding-a-flow.md walks through one:
     machine             the keyword arguments of `transitions.Machine` (states, transitions, initial)
     windows             per state, ONE window: `text` (ui key), `getter` (method returning the
                         template variables), `buttons`, `free_text` (the trigger typed text fires)
-                        and `final` (the session ends there)
+                        and `final` (the session ends there); `quiz` (optional) names a method
+                        returning the `dialogs.turn.Quiz` the window asks (a poll on Telegram)
     texts               optional: the flow's own interface strings ({key: {zh, en}}), for a flow
                         shipped outside the content pack; the pack's ui.yaml wins on a clash
     fresh               optional: the command always starts afresh (a browsing flow like /rep), and
@@ -50,7 +51,7 @@ FLOWS_DIR = Path(__file__).parent / "flows"
 FLOW_DIRS_ENV = "COACH_FLOW_DIRS"  # extra flow directories, separated by os.pathsep
 FLOW_KEYS = {"name", "command", "menu_order", "menu", "session", "on_start", "machine", "windows", "texts", "fresh",
              "audience", "refusal", "log_replies"}  # fmt: skip
-WINDOW_KEYS = {"text", "getter", "buttons", "free_text", "final", "attachment", "takes"}
+WINDOW_KEYS = {"text", "getter", "buttons", "free_text", "final", "attachment", "takes", "quiz"}
 TAKES = ("text", "number")  # what a window's free text is: words (an answer), or a number (a score)
 AUDIENCES = ("everyone", "managers")  # managers: managers and admins only (users.role)
 BUTTON_KEYS = {"trigger", "command", "label", "choices", "when", "unless"}
@@ -93,6 +94,7 @@ class Window:
     final: bool = False
     attachment: str | None = None  # a getter returning the files (dialogs.turn.Attachment) sent with the text
     takes: str = "text"  # "number": digits are accepted as free text (the flow's condition checks the range)
+    quiz: str | None = None  # a method returning the window's Quiz (a poll on Telegram), or None
 
     @property
     def button_triggers(self) -> set[str]:
@@ -161,6 +163,7 @@ def _window(raw: Any, where: str, rel: str, problems: list[Problem]) -> Window |
         final=bool(raw.get("final", False)),
         attachment=raw.get("attachment"),
         takes=raw.get("takes", "text") if raw.get("takes", "text") in TAKES else "text",
+        quiz=raw.get("quiz"),
     )
 
 

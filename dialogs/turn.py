@@ -75,6 +75,18 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class Quiz:
+    """A multiple-choice question a reply asks: a quiz poll on Telegram, where choosing option i presses the
+    reply's i-th button; the console shows the reply's text and those buttons, numbered, instead."""
+
+    key: str  # what it asks, for the flow: e.g. "<lesson id>:<question index>"
+    question: str  # plain text, at most 300 characters (Telegram's limit)
+    options: tuple[str, ...]  # 2-10, each at most 100 characters
+    correct: int  # index into options
+    explanation: str = ""  # shown once answered, at most 200 characters
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str  # Telegram-style HTML
     buttons: tuple[Button, ...] = ()
@@ -84,6 +96,7 @@ class Reply:
     version: int | None = None  # the session version the buttons belong to
     attachments: tuple[Attachment, ...] = ()  # files sent after the text (front ends without files save them)
     log_text: str | None = None  # what the session log keeps instead of the text (views of other people's data)
+    quiz: Quiz | None = None  # a question to ask as a poll where the front end can (Telegram)
 
 
 @dataclass

@@ -3,11 +3,14 @@
 Templates must render with every product and dealer within Telegram's limit; ids
 must be unique and every reference must resolve; interface strings must exist and
 use only the variables the bot provides (knowledge/ui_contract.py); drill rating
-thresholds must rise. `check_parts` runs them all over what the loader read.
+thresholds must rise; every module of the course outline must be taught by a lesson,
+every lesson's pages must fit a phone screen, its quiz Telegram's poll limits and its
+practice name something that exists. `check_parts` runs them all over what the loader read.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,7 +18,18 @@ from jinja2 import TemplateError
 
 from knowledge import templates
 from knowledge.loader import Parts
-from knowledge.schema import LOCALES, STEP_IDS, TELEGRAM_MESSAGE_LIMIT, Problem, Text, template_context
+from knowledge.schema import (
+    LOCALES,
+    POLL_EXPLANATION_LIMIT,
+    POLL_OPTION_LIMIT,
+    POLL_QUESTION_LIMIT,
+    QUIZ_NUMBER_RESERVE,
+    STEP_IDS,
+    TELEGRAM_MESSAGE_LIMIT,
+    Problem,
+    Text,
+    template_context,
+)
 from knowledge.ui_contract import UI_VARIABLES
 
 
@@ -203,6 +217,79 @@ def _check_reactions(parts: Parts, problems: list[Problem]) -> None:
                     )
 
 
+PAGE_COLUMNS = 40  # a phone screen: 40 columns (a Chinese character takes two) ...
+PAGE_LINES = 12  # ... and 12 lines per lesson page
+
+
+def display_width(text: str) -> int:
+    """Columns `text` takes on a phone: wide and full-width characters (Chinese) count two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def display_lines(text: str, columns: int = PAGE_COLUMNS) -> int:
+    """Screen lines `text` fills when each line wraps at `columns`."""
+    return sum(max(1, -(-display_width(line) // columns)) for line in text.strip().split("\n"))
+
+
+def _check_lesson(rel: str, lesson, module_ids: set[str], practice_ids: dict[str, set[str]], problems) -> None:
+    stem = rel.rsplit("/", 1)[-1].removesuffix(".yaml")
+    if stem.partition("-")[2] != lesson.id or not stem.partition("-")[0].isdigit():
+        problems.append(Problem(rel, "id", f"the file must be named NN-{lesson.id}.yaml"))
+    for i, module in enumerate(lesson.modules):
+        if module_ids and module not in module_ids:
+            problems.append(Problem(rel, f"modules[{i}]", f"no module {module!r} in outline.yaml"))
+    for i, page in enumerate(lesson.pages):
+        for locale in LOCALES:
+            lines = display_lines(page[locale])
+            if lines > PAGE_LINES:
+                message = f"fills {lines} lines of {PAGE_COLUMNS} columns, over a page's {PAGE_LINES}"
+                problems.append(Problem(rel, f"pages[{i}].{locale}", message))
+    limits = (("question", POLL_QUESTION_LIMIT - QUIZ_NUMBER_RESERVE), ("explanation", POLL_EXPLANATION_LIMIT))
+    for i, question in enumerate(lesson.quiz):
+        if question.correct >= len(question.options):
+            problems.append(Problem(rel, f"quiz[{i}].correct", f"no option {question.correct} (counted from 0)"))
+        for locale in LOCALES:
+            for name, limit in limits:
+                text = getattr(question, name)[locale]
+                if len(text) > limit:
+                    problems.append(Problem(rel, f"quiz[{i}].{name}.{locale}", f"{len(text)} characters, over {limit}"))
+            if question.explanation[locale].count("\n") > 2:
+                problems.append(Problem(rel, f"quiz[{i}].explanation.{locale}", "Telegram allows 2 line breaks"))
+            for j, option in enumerate(question.options):
+                if len(option[locale]) > POLL_OPTION_LIMIT:
+                    message = f"{len(option[locale])} characters, over {POLL_OPTION_LIMIT}"
+                    problems.append(Problem(rel, f"quiz[{i}].options[{j}].{locale}", message))
+    for i, practice in enumerate(lesson.practice):
+        known = practice_ids[practice.kind]
+        if known and practice.id not in known:
+            problems.append(Problem(rel, f"practice[{i}].id", f"no {practice.kind} {practice.id!r} in the pack"))
+
+
+def _check_lessons(parts: Parts, problems: list[Problem]) -> None:
+    """Lessons name outline modules and practice that exist, fit their limits, and cover the whole outline."""
+    module_ids = [m.id for m in parts.outline.modules] if parts.outline else []
+    for i, module_id in enumerate(module_ids):
+        if module_ids.index(module_id) != i:
+            problems.append(Problem("outline.yaml", f"modules[{i}].id", f"duplicate module id {module_id!r}"))
+    practice_ids = {
+        "train": set(STEP_IDS),
+        "roleplay": {d.id for d in parts.dealers},
+        "drill": {o.deck for o in parts.objections},
+    }
+    seen: dict[str, str] = {}
+    for rel, lesson in parts.lessons:
+        if lesson.id in seen:
+            problems.append(Problem(rel, "id", f"lesson {lesson.id!r} is also defined in {seen[lesson.id]}"))
+        seen[lesson.id] = rel
+        _check_lesson(rel, lesson, set(module_ids), practice_ids, problems)
+    unreadable = sum(rel.startswith("lessons/") for rel in parts.raw) - len(parts.lessons)
+    if parts.lessons and not unreadable:  # a lesson with a schema error is reported already, not also here
+        covered = {module for _, lesson in parts.lessons for module in lesson.modules}
+        for module_id in module_ids:
+            if module_id not in covered:
+                problems.append(Problem("outline.yaml", module_id, "no lesson covers this module"))
+
+
 def check_parts(parts: Parts, problems: list[Problem]) -> None:
     """Every cross-check over a read pack; problems are appended to `problems`."""
     _check_ids(parts, problems)
@@ -211,3 +298,4 @@ def check_parts(parts: Parts, problems: list[Problem]) -> None:
     _check_ui(parts.ui, problems)
     _check_drill(parts, problems)
     _check_reactions(parts, problems)
+    _check_lessons(parts, problems)

@@ -8,6 +8,8 @@
              does not hide the others from the cross-checks (products, dealers, objections)
     keyed    a mapping of string keys to records (ui.yaml)
 
+The course outline (outline.yaml) is `one`; its lessons (lessons/*.yaml) are `each`.
+
 YAML is parsed with libyaml's C loader when it is installed. Problems are collected,
 never raised, each naming the file and the field.
 """
@@ -27,8 +29,10 @@ from knowledge.schema import (
     Dealer,
     Dealers,
     Drill,
+    Lesson,
     Objection,
     Objections,
+    Outline,
     Problem,
     Product,
     Products,
@@ -64,6 +68,8 @@ FILES: tuple[PackFile, ...] = (
     PackFile("drill.yaml", "drill", Drill),
     PackFile("reactions.yaml", "reactions", ReactionsFile),
     PackFile("ui.yaml", "ui", Text, "keyed"),
+    PackFile("outline.yaml", "outline", Outline),
+    PackFile("lessons/*.yaml", "lessons", Lesson, "each"),
 )
 
 
@@ -81,6 +87,8 @@ class Parts:
     drill: Drill | None = None
     reactions: ReactionsFile | None = None
     ui: dict[str, Text] = field(default_factory=dict)
+    outline: Outline | None = None
+    lessons: list[tuple[str, Lesson]] = field(default_factory=list)  # (file, lesson), in file order
 
 
 def field_path(loc: tuple) -> str:

@@ -34,13 +34,18 @@ from knowledge.schema import (  # noqa: F401 - re-exported for the rest of the c
     Drill,
     Goal,
     Guard,
+    Lesson,
     ManClass,
     NegativeCheck,
     Objection,
     ObjectionChecks,
+    Outline,
+    OutlineModule,
     PersonaReactions,
+    Practice,
     Problem,
     Product,
+    QuizQuestion,
     Reaction,
     Roleplay,
     Scoring,
@@ -82,6 +87,11 @@ class Pack:
     ui: dict[str, Text]
     drill: Drill
     reactions: dict[str, PersonaReactions]
+    outline: tuple[OutlineModule, ...] = ()  # the course outline's modules, in the outline's order
+    lessons: tuple[Lesson, ...] = ()  # in file order (the NN- prefix)
+
+    def lesson(self, lesson_id: str) -> Lesson | None:
+        return next((lesson for lesson in self.lessons if lesson.id == lesson_id), None)
 
     def objection(self, objection_id: str) -> Objection:
         return next(o for o in self.objections if o.id == objection_id)
@@ -147,4 +157,6 @@ def load_pack(root: Path | str | None = None) -> Pack:
         ui=parts.ui,
         drill=parts.drill,
         reactions=dict(parts.reactions.reactions),
+        outline=tuple(parts.outline.modules),
+        lessons=tuple(lesson for _, lesson in parts.lessons),
     )

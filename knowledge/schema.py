@@ -331,6 +331,52 @@ class Dealers(Strict):
     dealers: list[Dealer] = Field(min_length=1)
 
 
+# --- the course outline and its lessons (outline.yaml, lessons/*.yaml); read by /learn ---------
+
+POLL_QUESTION_LIMIT = 300  # Telegram's sendPoll limits, in characters
+POLL_OPTION_LIMIT = 100
+POLL_EXPLANATION_LIMIT = 200
+QUIZ_NUMBER_RESERVE = 8  # "10/10 · " put in front of a question when it is asked
+PRACTICE_KINDS = ("train", "roleplay", "drill")  # a /train step, a role-play persona, a drill deck
+
+
+class OutlineModule(Strict):
+    """One module of the course outline; every module is taught by at least one lesson."""
+
+    id: Slug
+    part: Text  # the outline's heading it sits under
+    title: Text
+
+
+class Outline(Strict):
+    modules: list[OutlineModule] = Field(min_length=1)
+
+
+class QuizQuestion(Strict):
+    """One question closing a lesson: a Telegram quiz poll, or numbered choices in the console."""
+
+    question: Text
+    options: list[Text] = Field(min_length=2, max_length=4)
+    correct: int = Field(ge=0, le=3)  # index into options
+    explanation: Text  # shown after the answer, right or wrong
+
+
+class Practice(Strict):
+    """Where a lesson is practised: a /train step id, a role-play persona (dealer) id or a drill deck id."""
+
+    kind: Literal[PRACTICE_KINDS]  # type: ignore[valid-type]
+    id: Slug
+
+
+class Lesson(Strict):
+    id: Slug
+    modules: list[Slug] = Field(min_length=1)  # outline module ids it covers
+    title: Text
+    pages: list[Text] = Field(min_length=1, max_length=6)  # phone-sized pages
+    quiz: list[QuizQuestion] = Field(min_length=2, max_length=3)
+    practice: list[Practice] = Field(min_length=1)
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a pack, located by file and field."""

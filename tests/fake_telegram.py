@@ -4,6 +4,10 @@
 reached two ways: in-process through `RecordingRequest` (a PTB request object,
 for handler tests), or over real HTTP through `FakeBotApiServer` (a threaded
 HTTP server on 127.0.0.1, for end-to-end tests of `coach run`).
+
+Quiz polls: `sendPoll` answers with a message holding a poll with a fresh id, refusing what
+Telegram refuses (over-long texts, a correct option out of range); `poll_answer_update` builds
+the update Telegram sends when someone answers one (a user and the poll id, no chat).
 """
 
 from __future__ import annotations
@@ -26,10 +30,11 @@ from tests.helpers import assert_telegram_html
 
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Coach", "username": "channel_coach_test_bot"}
 TOKEN = "123456:TEST-token-for-the-fake-bot-api-abcdef"
-INT_FIELDS = {"chat_id", "message_id", "offset", "timeout", "limit"}
 FILE_METHODS = {"sendPhoto": "photo", "sendDocument": "document"}  # method -> the field carrying the file
 FILE_LIMITS = {"sendPhoto": 10 * 1024 * 1024, "sendDocument": 50 * 1024 * 1024}
-JSON_FIELDS = {"reply_markup", "allowed_updates", "commands", "link_preview_options", "scope", "entities"}
+INT_FIELDS = {"chat_id", "message_id", "offset", "timeout", "limit", "correct_option_id"}
+JSON_FIELDS = {"reply_markup", "allowed_updates", "commands", "link_preview_options", "scope", "entities", "options",
+               "is_anonymous", "correct_option_ids"}  # fmt: skip
 
 
 class FakeBotApi:
@@ -38,6 +43,7 @@ class FakeBotApi:
         self.updates: list[dict] = []  # not yet confirmed by an offset
         self.polls = 0  # getUpdates calls (not kept in `calls`: there are many)
         self._message_ids = itertools.count(1)
+        self._poll_ids = itertools.count(5_000_000_001)
         self._changed = threading.Condition()
         self._failures: dict[str, list[dict]] = {}
 
@@ -71,10 +77,35 @@ class FakeBotApi:
             return {"ok": True, "result": message}
         if method in FILE_METHODS:
             return _file_message(method, params, next(self._message_ids))
+        if method == "sendPoll":
+            return self._send_poll(params)
         if method in {"answerCallbackQuery", "editMessageReplyMarkup", "setMyCommands", "deleteWebhook",
                       "setWebhook", "deleteMyCommands"}:  # fmt: skip
             return {"ok": True, "result": True}
         return {"ok": False, "error_code": 404, "description": f"Not Found: method {method} is not faked"}
+
+    def _send_poll(self, params: dict) -> dict:
+        refusal = _poll_refusal(params)
+        if refusal:
+            return {"ok": False, "error_code": 400, "description": f"Bad Request: {refusal}"}
+        options = [_option_text(o) for o in params["options"]]
+        # the fields Bot API 10 always sends (PTB refuses a poll without them)
+        choices = [{"text": text, "voter_count": 0, "persistent_id": str(i)} for i, text in enumerate(options)]
+        poll = {"id": str(next(self._poll_ids)), "question": params["question"], "options": choices,
+                "total_voter_count": 0, "is_closed": False,
+                "is_anonymous": params.get("is_anonymous", True) not in (False, "false"),
+                "type": params.get("type", "regular"), "allows_multiple_answers": False, "allows_revoting": False,
+                "members_only": False}  # fmt: skip
+        correct = _correct_options(params)
+        if correct:
+            poll["correct_option_ids"] = correct
+        if params.get("explanation"):
+            poll["explanation"] = params["explanation"]
+        params["_poll_id"] = poll["id"]  # noted on the recorded call, for `poll_ids`
+        chat = {"id": params["chat_id"], "type": "private"}
+        message = {"message_id": next(self._message_ids), "date": int(time.time()), "chat": chat, "from": BOT_USER,
+                   "poll": poll}  # fmt: skip
+        return {"ok": True, "result": message}
 
     def _get_updates(self, params: dict) -> list[dict]:
         offset = params.get("offset") or 0
@@ -112,6 +143,20 @@ class FakeBotApi:
         files = self.files(chat_id)
         assert len(files) >= count, f"expected {count} files, got {[f.filename for f in files]}"
         return files
+    def sent_polls(self, chat_id: int | None = None) -> list[dict]:
+        """Every sendPoll call (its parameters) to a chat, or to anyone."""
+        with self._changed:
+            return [p for m, p in self.calls if m == "sendPoll" and chat_id in (None, p["chat_id"])]
+
+    def wait_for_polls(self, count: int, chat_id: int | None = None, timeout: float = 20.0) -> list[dict]:
+        """Block until at least `count` polls went to the chat; return them all."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(self.sent_polls(chat_id)) < count and time.monotonic() < deadline:
+                self._changed.wait(0.05)
+        polls = self.sent_polls(chat_id)
+        assert len(polls) >= count, f"expected {count} polls, got {len(polls)}"
+        return polls
 
     def wait_for_sent(self, count: int, chat_id: int | None = None, timeout: float = 20.0) -> list[dict]:
         """Block until at least `count` messages went to the chat; return them all."""
@@ -272,6 +317,35 @@ def _refusal(params: dict) -> str | None:
     return None
 
 
+def _option_text(option) -> str:
+    """A poll option as sent: a plain string, or an InputPollOption ({"text": ...})."""
+    return option["text"] if isinstance(option, dict) else str(option)
+
+
+def _poll_refusal(params: dict) -> str | None:
+    """What Telegram would object to in a sendPoll."""
+    options = params.get("options") or []
+    if not 1 <= len(params.get("question", "")) <= 300:
+        return "poll question length must not exceed 300"
+    if not 2 <= len(options) <= 10:
+        return "poll must have 2-10 options"
+    if any(not 1 <= len(_option_text(o)) <= 100 for o in options):
+        return "poll options length must not exceed 100"
+    if len(params.get("explanation") or "") > 200 or (params.get("explanation") or "").count("\n") > 2:
+        return "quiz poll explanation is too long"
+    correct = _correct_options(params)
+    if params.get("type") == "quiz" and (not correct or not all(0 <= i < len(options) for i in correct)):
+        return "wrong quiz correct option specified"
+    return None
+
+
+def _correct_options(params: dict) -> list[int]:
+    """A quiz's right answers: `correct_option_ids` (Bot API 9.6), or the older single `correct_option_id`."""
+    if params.get("correct_option_ids") is not None:
+        return [int(i) for i in params["correct_option_ids"]]
+    return [int(params["correct_option_id"])] if params.get("correct_option_id") is not None else []
+
+
 def _decode_field(name: str, value):
     if isinstance(value, str) and name in INT_FIELDS and value.lstrip("-").isdigit():
         return int(value)
@@ -316,6 +390,18 @@ def callback_update(user_id: int, data: str, *, message_id: int = 1, update_id: 
     query = {"id": str(next(_update_ids)), "from": user(user_id), "chat_instance": "ci", "data": data,
              "message": message}  # fmt: skip
     return {"update_id": update_id or next(_update_ids), "callback_query": query}
+
+
+def poll_answer_update(user_id: int, poll_id: str, option_ids: list[int], *, update_id: int | None = None) -> dict:
+    """Someone answered a poll: Telegram says who and which poll, but names no chat."""
+    answer = {"poll_id": poll_id, "user": user(user_id), "option_ids": list(option_ids),
+              "option_persistent_ids": [str(i) for i in option_ids]}  # fmt: skip
+    return {"update_id": update_id or next(_update_ids), "poll_answer": answer}
+
+
+def poll_ids(api: FakeBotApi, chat_id: int) -> list[str]:
+    """The ids of the polls the fake answered sendPoll with, for a chat, in order (read from its replies)."""
+    return [p["_poll_id"] for p in api.sent_polls(chat_id)]
 
 
 def buttons_of(sent_message: dict) -> list[tuple[str, str]]:

@@ -26,6 +26,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     MessageHandler,
     TypeHandler,
+    PollAnswerHandler,
     filters,
 )
 from telegram.request import BaseRequest
@@ -66,6 +67,7 @@ def register_handlers(app: Application) -> None:
     private = filters.ChatType.PRIVATE
     app.add_handler(MessageHandler(~private & filters.UpdateType.MESSAGES, handlers.on_group))
     app.add_handler(CallbackQueryHandler(handlers.on_button))
+    app.add_handler(PollAnswerHandler(handlers.on_poll_answer))  # lesson quizzes: answers carry no chat
     app.add_handler(MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, handlers.on_edited))
     app.add_handler(MessageHandler(private & filters.TEXT & filters.UpdateType.MESSAGE, handlers.on_text))
     app.add_handler(MessageHandler(private & filters.UpdateType.MESSAGE, handlers.on_attachment))

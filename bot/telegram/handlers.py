@@ -94,6 +94,28 @@ async def acknowledge(query: CallbackQuery, context: ContextTypes.DEFAULT_TYPE) 
         await query.answer()
 
 
+async def on_poll_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An answer to a quiz poll: pressed as that option in the session that asked it; ignored when the
+    poll is unknown, was sent to someone else (a forwarded poll) or the vote was retracted."""
+    answer = update.poll_answer
+    if answer.user is None:  # a vote on behalf of a channel: not one of our learners
+        return
+    who, service = identity(update), service_of(context)
+
+    def turn() -> list | None:
+        event = service.quiz_poll_event(who, answer.poll_id, list(answer.option_ids))
+        if event is None:
+            return None
+        service.handle(who, event, update.update_id, queue=True)
+        return service.queued_replies(who.channel, who.external_id)
+
+    queued = await workers_of(context).run(turn)
+    if queued is None:
+        log.info("poll answer %s ignored: not a quiz poll sent to this user", update.update_id)
+        return
+    await outbox_of(context).flush(who.external_id, queued)
+
+
 async def on_attachment(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A photo, sticker, voice note, file, ...: say that only text can be read."""
     message = update.effective_message

@@ -7,6 +7,8 @@
    commit, the press being saved: it never waits for the main database.
 3. The update is handed to the application (per-user order, see ordering.py);
    the handlers commit its turn and queue its replies.
+   A quiz poll's answer (`poll_answer`) comes the same way: it has a user but no chat, so its sender
+   is the user, and the handler maps the poll to the session that asked it.
 4. Only then is it marked handled in the inbox. A crash before that leaves it
    pending: `recover` hands it to the application again at the next start, and
    the service recognises an update whose turn already committed.
@@ -33,6 +35,7 @@ KEEP_HANDLED = timedelta(days=2)  # Telegram keeps an unconfirmed update for 24 
 
 
 def sender_of(update: Update) -> str | None:
+    """The user an update comes from (for a poll answer: the voter), or None."""
     user = update.effective_user
     return str(user.id) if user is not None else None
 

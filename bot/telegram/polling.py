@@ -18,7 +18,7 @@ from telegram.error import InvalidToken, TelegramError
 from bot.telegram.intake import Intake
 
 log = logging.getLogger(__name__)
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "poll_answer"]  # poll_answer: lesson quizzes
 POLL_TIMEOUT = 10  # seconds Telegram holds a getUpdates open when there is nothing new
 MAX_BACKOFF = 30.0
 
