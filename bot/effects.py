@@ -13,8 +13,18 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from bot.storage import Storage
-from dialogs.effects import ChangeSetting, Effect, ForgetUser, RecordScore, SaveDrillCard, SaveResultCard, SetLocale
+from dialogs.effects import (
+    ChangeSetting,
+    DeleteResultCard,
+    Effect,
+    ForgetUser,
+    RecordScore,
+    SaveDrillCard,
+    SaveResultCard,
+    SetLocale,
+)
 from dialogs.flow_session import DrillCard, User
+from dialogs.result_cards import CARD_KINDS, ResultCard
 from dialogs.turn import Event, Outcome, SessionRecord
 
 
@@ -30,6 +40,10 @@ class StorageReader:
     def drill_cards(self) -> tuple[DrillCard, ...]:
         with self.lock or nullcontext():
             return tuple(self.storage.drill_cards(self.user_id))
+
+    def result_cards(self) -> tuple[ResultCard, ...]:
+        with self.lock or nullcontext():
+            return tuple(self.storage.result_cards(self.user_id))
 
 
 @dataclass(frozen=True)
@@ -67,14 +81,24 @@ def _set_locale(store: Storage, turn: Turn, effect: SetLocale) -> None:
     store.set_locale(turn.user.id, effect.locale)
 
 
+def _save_result_card(store: Storage, turn: Turn, effect: SaveResultCard) -> None:
+    if effect.kind not in CARD_KINDS:
+        raise ValueError(f"unknown result card kind {effect.kind!r} (known: {', '.join(CARD_KINDS)})")
+    store.save_result_card(turn.user.id, turn.session_id, effect.kind, effect.title, effect.data)
+
+
+def _delete_result_card(store: Storage, turn: Turn, effect: DeleteResultCard) -> None:
+    store.delete_result_card(turn.user.id, effect.card_id)
+
+
 HANDLERS: dict[type, Callable[[Storage, Turn, Effect], None]] = {
     RecordScore: _record_score,
     SaveDrillCard: _save_drill_card,
     ChangeSetting: _change_setting,
     SetLocale: _set_locale,
+    SaveResultCard: _save_result_card,
+    DeleteResultCard: _delete_result_card,
     # ForgetUser is handled by apply_turn itself: nothing else of the turn is kept.
-    # SaveResultCard needs a storage table (a result_cards migration and Storage.save_result_card)
-    # before a flow may emit it: apply_turn refuses it until then, naming what is missing.
 }
 
 
@@ -87,8 +111,7 @@ def apply_turn(store: Storage, user: User, before: SessionRecord | None, event: 
     unknown = [e for e in outcome.effects if type(e) not in HANDLERS]
     if unknown:
         names = ", ".join(sorted({type(e).__name__ for e in unknown}))
-        hint = " (needs Storage.save_result_card)" if any(isinstance(e, SaveResultCard) for e in unknown) else ""
-        raise TypeError(f"no handler for effect {names}{hint}")
+        raise TypeError(f"no handler for effect {names}")
     after = outcome.session
     session_id = store.save_session(user.id, after) if after else (before.id if before else None)
     if event.kind != "resume":

@@ -58,5 +58,12 @@ class SaveResultCard:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-Effect = RecordScore | SaveDrillCard | ChangeSetting | SetLocale | ForgetUser | SaveResultCard
+@dataclass(frozen=True)
+class DeleteResultCard:
+    """The user confirmed deleting one of their result cards (/my); another user's card id deletes nothing."""
+
+    card_id: int
+
+
+Effect = RecordScore | SaveDrillCard | ChangeSetting | SetLocale | ForgetUser | SaveResultCard | DeleteResultCard
 SETTINGS = ("learner", "reminder")  # the names ChangeSetting may carry

@@ -235,7 +235,7 @@ class Engine:
         ui = self.ui(user.locale)
         name = event.name
         if name in self.flow_by_command:
-            return self._start_flow(user, session, self.flow_by_command[name], paused, reader)
+            return self._start_flow(user, session, self.flow_by_command[name], paused, reader, event.arg)
         if name in self.app_commands:
             return self.app_commands[name](app_commands.Shell(self, user, session, paused), event.arg)
         return Outcome([Reply(ui("common.unknown_command", command=name[:64]))])
@@ -247,8 +247,10 @@ class Engine:
         flow: Flow,
         paused: tuple[SessionRecord, ...],
         reader: Reader | None,
+        arg: str = "",
     ) -> Outcome:
-        """Continue the user's session of this flow if they have one, else start one (pausing theirs)."""
+        """Continue the user's session of this flow if they have one, else start one (pausing theirs);
+        the command's argument (`/roleplay wang_ideal`, or a command button's) goes to the flow's `on_start`."""
         ui = self.ui(user.locale)
         same_flow = [s for s in (session, *paused) if s is not None and s.flow == flow.name]
         if same_flow:  # continue it; saving it makes it the current one again
@@ -258,7 +260,7 @@ class Engine:
             replies.append(Reply(ui("common.paused_flow", command=self.flows[session.flow].command)))
         model = self._model(SessionRecord(None, flow.name, flow.machine.initial, {}), user, reader)
         if flow.on_start:
-            getattr(model, flow.on_start)()
+            getattr(model, flow.on_start)(arg=arg)
         replies.append(self._window_reply(flow, model, 0))
         return Outcome(replies, SessionRecord(None, flow.name, model.state, model.data), list(model.effects))
 

@@ -2,7 +2,7 @@
 
 `FILES` says, for every file of a pack, which schema model it holds and how:
 
-    one      the whole file is one record (roleplay.yaml, scoring.yaml, drill.yaml, reactions.yaml)
+    one      the whole file is one record (roleplay.yaml, scoring.yaml, drill.yaml, reactions.yaml, toolkit.yaml)
     each     every file matching a glob is one record (steps/*.yaml)
     items    a list under one key, each item validated on its own so one broken item
              does not hide the others from the cross-checks (products, dealers, objections)
@@ -37,6 +37,7 @@ from knowledge.schema import (
     Scoring,
     Step,
     Text,
+    Toolkit,
 )
 
 YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -64,6 +65,7 @@ FILES: tuple[PackFile, ...] = (
     PackFile("drill.yaml", "drill", Drill),
     PackFile("reactions.yaml", "reactions", ReactionsFile),
     PackFile("ui.yaml", "ui", Text, "keyed"),
+    PackFile("toolkit.yaml", "toolkit", Toolkit),
 )
 
 
@@ -81,6 +83,7 @@ class Parts:
     drill: Drill | None = None
     reactions: ReactionsFile | None = None
     ui: dict[str, Text] = field(default_factory=dict)
+    toolkit: Toolkit | None = None
 
 
 def field_path(loc: tuple) -> str:

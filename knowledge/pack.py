@@ -52,6 +52,7 @@ from knowledge.schema import (  # noqa: F401 - re-exported for the rest of the c
     StructureRule,
     StructureWords,
     Text,
+    Toolkit,
     localize,
     template_context,
 )
@@ -82,6 +83,7 @@ class Pack:
     ui: dict[str, Text]
     drill: Drill
     reactions: dict[str, PersonaReactions]
+    toolkit: Toolkit
 
     def objection(self, objection_id: str) -> Objection:
         return next(o for o in self.objections if o.id == objection_id)
@@ -147,4 +149,5 @@ def load_pack(root: Path | str | None = None) -> Pack:
         ui=parts.ui,
         drill=parts.drill,
         reactions=dict(parts.reactions.reactions),
+        toolkit=parts.toolkit,
     )
