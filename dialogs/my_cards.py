@@ -50,7 +50,7 @@ class MyCardsSession(ToolkitSession):
             self.notify("my.deleted", title=card.title)
         self.data.pop("card", None)
 
-    def has_cards(self) -> bool:
+    def has_cards(self, **_) -> bool:
         return bool(self._cards())
 
     # --- getters ---------------------------------------------------------------------------------

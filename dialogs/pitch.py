@@ -130,10 +130,10 @@ class PitchSession(ToolkitSession):
     def save_card(self, **_):
         self.effects.append(SaveResultCard("pitch", self._title(), self._card_data()))
 
-    def has_pack_product(self) -> bool:
+    def has_pack_product(self, **_) -> bool:
         return self.pack_product is not None
 
-    def has_suggestion(self) -> bool:
+    def has_suggestion(self, **_) -> bool:
         return self._suggested() is not None
 
     # --- getters ---------------------------------------------------------------------------------
@@ -165,6 +165,7 @@ class PitchSession(ToolkitSession):
             suggested_thinking=self.local(suggested.customer_thinking) if suggested else "",
             stages={stage: self._stage(stage) for stage in ("feature", "scenario", "selling_point", "script")},
             tried=self.data.get("tried", ""),
+            from_pack=self.pack_product is not None,
         )
 
     def script_view(self) -> dict[str, Any]:
