@@ -44,7 +44,7 @@ def test_each_tool_completes_in_the_console_and_its_card_opens_with_my(tmp_path,
     not_a_target = next(c for c in PACK.roleplay.man_classes if c.code == "man")
     assert out.count(not_a_target.strategy[locale]) == 2  # the result, and the card opened from /my
     swot_heading = ("SWOT：" if locale == "zh" else "SWOT: ") + WORDS[locale]["subject"]
-    pitch_heading = "话术卡：" if locale == "zh" else "Script card: "
+    pitch_heading = ("话术卡：" if locale == "zh" else "Script card: ") + PACK.product("home_fiber").name[locale]
     assert out.count(swot_heading) == 2 and out.count(pitch_heading) == 2  # each card, at the end and from /my
     assert ("卖点≠特点" if locale == "zh" else "not a feature") in out  # the restated feature was flagged
     with sqlite3.connect(db) as conn:
