@@ -56,8 +56,9 @@ class MyCardsSession(ToolkitSession):
     # --- getters ---------------------------------------------------------------------------------
 
     def card_choices(self) -> list[Choice]:
+        """One button per card; its label is plain text (a button shows no HTML), so the title goes in as typed."""
         return [
-            Choice(str(c.id), vars={"kind": c.kind, "title": c.title, "date": c.updated_at[:10]})
+            Choice(str(c.id), f"{self.ctx.ui(f'my.kind_{c.kind}')} · {c.title} · {c.updated_at[:10]}")
             for c in self._cards()[:LISTED]
         ]
 
