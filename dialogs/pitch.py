@@ -12,6 +12,7 @@ target, scenario, feature ({index} or {text}), thinking, selling_point, notice.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from dialogs.cards import phrase, pitch_parts, render_card
@@ -19,6 +20,11 @@ from dialogs.effects import SaveResultCard
 from dialogs.flow_session import Choice
 from dialogs.pitch_judge import FEATURE, VALUE, judge_for
 from dialogs.toolkit_session import ToolkitSession
+
+
+def _index(arg: str, count: int) -> int:
+    """A button's index argument; anything else (forged, out of range) is the first item."""
+    return int(arg) if re.fullmatch(r"[0-9]{1,3}", arg) and int(arg) < count else 0
 
 
 class PitchSession(ToolkitSession):
@@ -74,8 +80,7 @@ class PitchSession(ToolkitSession):
 
     def pick_target(self, arg: str = "", **_):
         product = self.pack_product
-        index = int(arg) if arg.isdigit() else 0
-        index = index if product is not None and index < len(product.scenarios) else 0
+        index = _index(arg, len(product.scenarios) if product is not None else 0)
         self.data["suggestion"] = index
         if product is not None:
             self.data["target"] = self.local(product.scenarios[index].people)
@@ -93,8 +98,7 @@ class PitchSession(ToolkitSession):
 
     def pick_feature(self, arg: str = "", **_):
         product = self.pack_product
-        index = int(arg) if arg.isdigit() else 0
-        self.data["feature"] = {"index": index if product is not None and index < len(product.features) else 0}
+        self.data["feature"] = {"index": _index(arg, len(product.features) if product is not None else 0)}
 
     def keep_feature(self, text: str = "", **_):
         self.data["feature"] = {"text": phrase(text)}

@@ -226,3 +226,23 @@ def test_the_judge_tells_a_restated_feature_from_a_value_by_meaning(pack, engine
     }
     assert judge.judge(restated[locale], fiber[locale]).kind == FEATURE
     assert judge.judge(value[locale], fiber[locale]).kind == VALUE
+
+
+def test_forged_button_data_changes_nothing_and_crashes_nothing(service, pack):
+    from dialogs.engine import Button, Event
+
+    def forge(learner: Learner, trigger: str, arg: str) -> Learner:
+        last = learner.last
+        return learner._take(service.handle(learner.who, Event.press(Button(trigger, "", arg), last.session_id,
+                                                                     last.state, last.version)))  # fmt: skip
+
+    learner = Learner(service, ZH).send("/man").send("马师傅")
+    for arg in ("9", "²", "-1", ""):
+        forge(learner, "answer", arg)
+        assert pack.toolkit.man.questions[0].text.zh in learner.text and "过期" in learner.text
+    learner = Learner(service, EN).send("/pitch").send("Solar kit")
+    forge(learner, "pick_target", "0")  # offered only for a pack product
+    assert "who is this script for" in learner.text
+    learner.send("stall owners").send("No power at night")
+    forge(learner, "pick_feature", "99")
+    assert "Which feature" in learner.text
