@@ -16,6 +16,7 @@ from bot.storage import Storage
 from bot.team_effects import TEAM_HANDLERS
 from dialogs.effects import (
     ChangeSetting,
+    DeleteResultCard,
     Effect,
     ForgetUser,
     RecordQuizAnswer,
@@ -25,6 +26,7 @@ from dialogs.effects import (
     SetLocale,
 )
 from dialogs.flow_session import DrillCard, User
+from dialogs.result_cards import CARD_KINDS, ResultCard
 from dialogs.turn import Event, Outcome, SessionRecord
 
 
@@ -44,6 +46,10 @@ class StorageReader:
     def quiz_results(self) -> dict[str, dict[int, bool]]:
         with self.lock or nullcontext():
             return self.storage.quiz_results(self.user_id)
+
+    def result_cards(self) -> tuple[ResultCard, ...]:
+        with self.lock or nullcontext():
+            return tuple(self.storage.result_cards(self.user_id))
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,16 @@ def _record_quiz_answer(store: Storage, turn: Turn, effect: RecordQuizAnswer) ->
     )  # fmt: skip
 
 
+def _save_result_card(store: Storage, turn: Turn, effect: SaveResultCard) -> None:
+    if effect.kind not in CARD_KINDS:
+        raise ValueError(f"unknown result card kind {effect.kind!r} (known: {', '.join(CARD_KINDS)})")
+    store.save_result_card(turn.user.id, turn.session_id, effect.kind, effect.title, effect.data)
+
+
+def _delete_result_card(store: Storage, turn: Turn, effect: DeleteResultCard) -> None:
+    store.delete_result_card(turn.user.id, effect.card_id)
+
+
 HANDLERS: dict[type, Callable[[Storage, Turn, Effect], None]] = {
     RecordScore: _record_score,
     SaveDrillCard: _save_drill_card,
@@ -95,9 +111,9 @@ HANDLERS: dict[type, Callable[[Storage, Turn, Effect], None]] = {
     SetLocale: _set_locale,
     **TEAM_HANDLERS,  # invites, joining a team, score overrides, the digest (bot/teams.py)
     RecordQuizAnswer: _record_quiz_answer,
+    SaveResultCard: _save_result_card,
+    DeleteResultCard: _delete_result_card,
     # ForgetUser is handled by apply_turn itself: nothing else of the turn is kept.
-    # SaveResultCard needs a storage table (a result_cards migration and Storage.save_result_card)
-    # before a flow may emit it: apply_turn refuses it until then, naming what is missing.
 }
 
 
@@ -110,8 +126,7 @@ def apply_turn(store: Storage, user: User, before: SessionRecord | None, event: 
     unknown = [e for e in outcome.effects if type(e) not in HANDLERS]
     if unknown:
         names = ", ".join(sorted({type(e).__name__ for e in unknown}))
-        hint = " (needs Storage.save_result_card)" if any(isinstance(e, SaveResultCard) for e in unknown) else ""
-        raise TypeError(f"no handler for effect {names}{hint}")
+        raise TypeError(f"no handler for effect {names}")
     after = outcome.session
     session_id = store.save_session(user.id, after) if after else (before.id if before else None)
     if event.kind != "resume":

@@ -1,6 +1,7 @@
 """The session log in SQLite, and the inbox beside it: the only module that writes SQL.
 
-Tables (see MIGRATIONS): users, sessions, turns, scores, drill_cards, quiz_answers, quiz_polls, outbox, handled_updates
+Tables (see MIGRATIONS): users, sessions, turns, scores, drill_cards, result_cards, quiz_answers, quiz_polls,
+teams, invites, score_overrides, outbox, handled_updates
 (replies committed with their turn, deleted once Telegram accepted them) and
 handled_updates ((channel, update id) of every update already answered). WAL
 mode and `secure_delete`, so deleted rows are overwritten, not left in free
@@ -38,6 +39,7 @@ from typing import Any
 import sqlite_utils
 
 from dialogs.engine import DrillCard, SessionRecord
+from dialogs.result_cards import ResultCard, title_key
 
 
 def now() -> str:
@@ -228,6 +230,30 @@ def _migration_5(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_score_overrides_score ON score_overrides(score_id, id)")
     db.execute("CREATE INDEX idx_score_overrides_user ON score_overrides(user_id)")
     db.execute("CREATE INDEX idx_turns_created ON turns(created_at)")  # COACH_RETENTION_DAYS prunes by age
+
+
+def _migration_6(db: sqlite_utils.Database) -> None:
+    """Result cards (/man /swot /pitch, read back with /my): one per user, kind and title."""
+    _create_table(
+        db,
+        "result_cards",
+        {
+            "id": int,
+            "user_id": int,
+            "session_id": int,
+            "kind": str,  # man, swot or pitch
+            "title": str,  # as the rep typed it (a dealer's name, a market)
+            "title_key": str,  # the title compared without case or spacing: saving it again updates the card
+            "data": str,  # JSON
+            "created_at": str,
+            "updated_at": str,
+        },
+        foreign_keys=[("user_id", "users", "id"), ("session_id", "sessions", "id")],
+        not_null={"user_id", "kind", "title", "title_key", "data", "created_at", "updated_at"},
+    )
+    db.execute("CREATE UNIQUE INDEX idx_result_cards_user_kind_title ON result_cards(user_id, kind, title_key)")
+
+
 def _migration_7(db: sqlite_utils.Database) -> None:
     """Lesson quizzes (/learn): every answer, and the Telegram quiz polls they can come from.
 
@@ -266,13 +292,8 @@ def _migration_7(db: sqlite_utils.Database) -> None:
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _migration_1,
-    _migration_2,
-    _migration_3,
-    _migration_4,
-    _migration_5,
-    _migration_7,
-]
+    _migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7,
+]  # fmt: skip
 SCHEMA_VERSION = len(MIGRATIONS)
 _NEXT_TOUCH = "(SELECT COALESCE(MAX(touched), 0) + 1 FROM sessions)"  # the order sessions were last saved in
 
@@ -435,9 +456,11 @@ class Storage:
         return [UserRow(*row[:7], bool(row[7])) for row in rows]
 
     def forget_user(self, user_id: int) -> None:
-        """Delete everything stored about a user (scores, turns, sessions, drill cards, queued replies, the user)."""
+        """Delete everything stored about a user (team ties, quiz answers, scores, result cards, turns, sessions,
+        drill cards, queued replies, the user)."""
         self._forget_team_ties(user_id)
-        for table in ("quiz_polls", "quiz_answers", "scores", "turns", "sessions", "drill_cards", "outbox"):
+        tables = ("quiz_polls", "quiz_answers", "scores", "result_cards", "turns", "sessions", "drill_cards", "outbox")
+        for table in tables:
             self.db.execute(f"DELETE FROM {table} WHERE user_id = ?", [user_id])
         self.db.execute("DELETE FROM users WHERE id = ?", [user_id])
 
@@ -538,6 +561,37 @@ class Storage:
 
     def set_locale(self, user_id: int, locale: str) -> None:
         self.db.execute("UPDATE users SET locale = ?, updated_at = ? WHERE id = ?", [locale, now(), user_id])
+
+    # --- result cards (/man /swot /pitch, /my) --------------------------------------------
+
+    def save_result_card(self, user_id: int, session_id: int | None, kind: str, title: str, data: dict) -> int:
+        """Insert the card, or update the user's card of this kind with the same title; returns its id."""
+        stamp = now()
+        self.db.execute(
+            "INSERT INTO result_cards (user_id, session_id, kind, title, title_key, data, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(user_id, kind, title_key) DO UPDATE SET session_id = excluded.session_id,"
+            " title = excluded.title, data = excluded.data, updated_at = excluded.updated_at",
+            [user_id, session_id, kind, title, title_key(title), json.dumps(data, ensure_ascii=False), stamp, stamp],
+        )
+        return self.db.execute(
+            "SELECT id FROM result_cards WHERE user_id = ? AND kind = ? AND title_key = ?",
+            [user_id, kind, title_key(title)],
+        ).fetchone()[0]
+
+    def result_cards(self, user_id: int) -> list[ResultCard]:
+        """A user's cards, the one updated last first."""
+        rows = self.db.execute(
+            "SELECT id, kind, title, data, created_at, updated_at, session_id FROM result_cards WHERE user_id = ?"
+            " ORDER BY updated_at DESC, id DESC",
+            [user_id],
+        ).fetchall()
+        return [ResultCard(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6]) for r in rows]
+
+    def delete_result_card(self, user_id: int, card_id: int) -> bool:
+        """Delete one of the user's cards (another user's card id deletes nothing); whether it was there."""
+        cursor = self.db.execute("DELETE FROM result_cards WHERE id = ? AND user_id = ?", [card_id, user_id])
+        return cursor.rowcount > 0
 
     # --- sessions -----------------------------------------------------------------------
 

@@ -101,8 +101,15 @@ class RecordQuizAnswer:
     correct: bool
 
 
+@dataclass(frozen=True)
+class DeleteResultCard:
+    """The user confirmed deleting one of their result cards (/my); another user's card id deletes nothing."""
+
+    card_id: int
+
+
 Effect = (
-    RecordScore | SaveDrillCard | ChangeSetting | SetLocale | ForgetUser | SaveResultCard
+    RecordScore | SaveDrillCard | ChangeSetting | SetLocale | ForgetUser | SaveResultCard | DeleteResultCard
     | CreateInvite | JoinTeam | OverrideScore | SetDigest | RecordQuizAnswer
 )  # fmt: skip
 SETTINGS = ("learner", "reminder")  # the names ChangeSetting may carry

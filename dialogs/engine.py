@@ -265,7 +265,8 @@ class Engine:
     ) -> Outcome:
         """Continue the user's session of this flow if they have one, else start one (pausing theirs).
 
-        A `fresh` flow always starts again (in its old session's row), its `on_start` given the argument;
+        The command's argument (`/roleplay wang_ideal`, `/rep 王小明`, a command button's) goes to the
+        flow's `on_start`. A `fresh` flow always starts again (in its old session's row);
         a flow for managers refuses anyone else before anything is read."""
         ui = self.ui(user.locale)
         if flow.audience == "managers" and not user.is_manager:
@@ -278,7 +279,7 @@ class Engine:
             replies.append(Reply(ui("common.paused_flow", command=self.flows[session.flow].command)))
         model = self._model(SessionRecord(None, flow.name, flow.machine.initial, {}), user, reader)
         if flow.on_start:  # it may move the new session on (self.state), e.g. when `arg` answers the first question
-            getattr(model, flow.on_start)(**({"arg": arg} if flow.fresh else {}))
+            getattr(model, flow.on_start)(arg=arg)
         previous = same_flow[0] if same_flow else None
         version = previous.version + 1 if previous else 0
         replies.append(self._window_reply(flow, model, version))

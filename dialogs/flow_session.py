@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from dialogs.result_cards import ResultCard
 from dialogs.scoring import Scorer
 from knowledge.pack import Pack, localize
 
@@ -79,11 +80,12 @@ class Reader(Protocol):
     def drill_cards(self) -> tuple[DrillCard, ...]: ...
 
     def quiz_results(self) -> dict[str, dict[int, bool]]: ...  # lesson -> question -> last answer right
+    def result_cards(self) -> tuple[ResultCard, ...]: ...
 
 
 @dataclass(frozen=True)
 class UserFacts:
-    """A reader over what the `User` already carries."""
+    """A reader over what the `User` already carries (no result cards)."""
 
     user: User
 
@@ -92,6 +94,9 @@ class UserFacts:
 
     def quiz_results(self) -> dict[str, dict[int, bool]]:
         return {}
+
+    def result_cards(self) -> tuple[ResultCard, ...]:
+        return ()
 
 
 @dataclass
@@ -107,6 +112,7 @@ class FlowContext:
     now: datetime
     reader: Reader | None = None
     _cards: tuple[DrillCard, ...] | None = field(default=None, repr=False)
+    _result_cards: tuple[ResultCard, ...] | None = field(default=None, repr=False)
 
     def drill_cards(self) -> tuple[DrillCard, ...]:
         """The learner's stored drill cards, read once per event and only if a flow asks."""
@@ -117,6 +123,13 @@ class FlowContext:
     def quiz_results(self) -> dict[str, dict[int, bool]]:
         """The learner's lesson quizzes: per lesson, per question, whether their latest answer was right."""
         return (self.reader or UserFacts(self.user)).quiz_results()
+
+    def result_cards(self) -> tuple[ResultCard, ...]:
+        """The learner's own stored result cards (/my), read once per event and only if a flow asks."""
+        if self._result_cards is None:
+            reader = self.reader if hasattr(self.reader, "result_cards") else UserFacts(self.user)
+            self._result_cards = tuple(reader.result_cards())
+        return self._result_cards
 
 
 class FlowSession:

@@ -11,7 +11,8 @@ weak steps, and the objection added to the drill deck when it was handled poorly
 
 Session data: product, dealer, goal, objection (the card this dealer raises),
 opening (which opening line), page (show), step_index (observe),
-moves ({step: {score, checks: [...], good, reaction: [kind, check id]}}), added (objection ids put in the drill deck).
+moves ({step: {score, checks: [...], good, reaction: [kind, check id]}}), added (objection ids put in the drill deck),
+preset_dealer (the persona it was started for, when it was: the dealer is not asked for).
 """
 
 from __future__ import annotations
@@ -54,6 +55,17 @@ class RoleplaySession(FlowSession):
     def set_product(self, arg: str = "", **_):
         ids = [p.id for p in self.ctx.pack.products]
         self.data["product"] = arg if arg in ids else ids[0]
+
+    def preset_dealer(self, arg: str = "", **_):
+        """Started for one persona (`/roleplay <dealer id>`, /man's offer): the dealer is not asked for."""
+        if any(d.id == arg for d in self.ctx.pack.dealers):
+            self.data["preset_dealer"] = arg
+
+    def dealer_preset(self, **_) -> bool:
+        return "preset_dealer" in self.data
+
+    def set_preset_dealer(self, **_):
+        self.set_dealer(self.data["preset_dealer"])
 
     def set_dealer(self, arg: str = "", **_):
         dealers = self.ctx.pack.dealers

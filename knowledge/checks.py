@@ -290,6 +290,68 @@ def _check_lessons(parts: Parts, problems: list[Problem]) -> None:
                 problems.append(Problem("outline.yaml", module_id, "no lesson covers this module"))
 
 
+# --- the visit toolkit (toolkit.yaml) -----------------------------------------------------------
+
+# Sample answers with the variables dialogs/cards.py gives each toolkit template (user text is a plain string).
+_ITEMS = {part: [f"<{part}> & co"] for part in ("strengths", "weaknesses", "opportunities", "threats")}
+TOOLKIT_SAMPLES: dict[tuple, list[dict]] = {
+    ("man", "card"): [
+        {"title": "<b>A&B</b>", "code": "MaN", "class_name": "x", "strategy": "y", "find_out": ["z"],
+         "dimensions": [{"name": "Money", "high": True, "unsure": 0}, {"name": "Need", "high": False, "unsure": 1}]}
+    ],
+    ("swot", "quadrants", "*", "prompt"): [{"subject": "<A&B>", "kind": kind} for kind in ("market", "dealer")],
+    ("swot", "strategies", "*", "prompt"): [{"subject": "<A&B>", "kind": "dealer", **_ITEMS}],
+    ("swot", "card"): [
+        {"title": "<A&B>", "kind_name": "k", "quadrants": [{"title": "S", "lines": ["<i>"]}],
+         "strategies": [{"title": "SO", "text": "t"}]}
+    ],
+    ("pitch", "script"): [
+        {"product": "<P>", "target": "<T>", "scenario": "<S>", "thinking": "<K>", "feature": "<F>",
+         "selling_point": "<V&>"}
+    ],
+    ("pitch", "card"): [
+        {"title": "<P>", "product": "<P>", "target": "<T>", "scenario": "<S>", "thinking": "<K>", "feature": "<F>",
+         "selling_point": "<V&>", "script": "s", "stages": {"feature": "1", "scenario": "2", "selling_point": "3",
+                                                            "script": "4"}}
+    ],
+}  # fmt: skip
+
+
+def _check_toolkit(parts: Parts, problems: list[Problem]) -> None:
+    """Every MAN class has next steps and every dimension questions; ids are unique; templates render."""
+    toolkit, rel = parts.toolkit, "toolkit.yaml"
+    if toolkit is None:
+        return
+    expected = {a + b + c for a in "Mm" for b in "Aa" for c in "Nn"}
+    for code in sorted(expected - set(toolkit.man.next_steps)):
+        problems.append(Problem(rel, "man.next_steps", f"no next steps for MAN class {code!r}"))
+    for code in sorted(set(toolkit.man.next_steps) - expected):
+        problems.append(Problem(rel, f"man.next_steps.{code}", "not a MAN class (three letters of M/m, A/a, N/n)"))
+    for code, steps in toolkit.man.next_steps.items():
+        if not steps:
+            problems.append(Problem(rel, f"man.next_steps.{code}", "needs at least one line"))
+    for dimension in ("money", "authority", "need"):
+        if dimension not in toolkit.man.dimensions:
+            problems.append(Problem(rel, f"man.dimensions.{dimension}", "missing"))
+        if not any(q.dimension == dimension for q in toolkit.man.questions):
+            problems.append(Problem(rel, "man.questions", f"no question on {dimension}"))
+    for field, values in (
+        ("man.questions", [q.id for q in toolkit.man.questions]),
+        ("man.scale", [o.value for o in toolkit.man.scale]),
+        ("swot.quadrants", [q.id for q in toolkit.swot.quadrants]),
+        ("swot.strategies", [s.id for s in toolkit.swot.strategies]),
+    ):
+        for i, value in enumerate(values):
+            if values.index(value) != i:
+                problems.append(Problem(rel, f"{field}[{i}]", f"duplicate {value!r}"))
+    data = parts.raw.get(rel)
+    for locale in LOCALES:
+        for pattern, samples in TOOLKIT_SAMPLES.items():
+            for field, source in _templates_in(data, (*pattern, locale)):
+                _check_template(source, [(f"sample answers {i + 1}", c) for i, c in enumerate(samples)], rel, field,
+                                problems)  # fmt: skip
+
+
 def check_parts(parts: Parts, problems: list[Problem]) -> None:
     """Every cross-check over a read pack; problems are appended to `problems`."""
     _check_ids(parts, problems)
@@ -299,3 +361,4 @@ def check_parts(parts: Parts, problems: list[Problem]) -> None:
     _check_drill(parts, problems)
     _check_reactions(parts, problems)
     _check_lessons(parts, problems)
+    _check_toolkit(parts, problems)

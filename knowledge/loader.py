@@ -2,7 +2,7 @@
 
 `FILES` says, for every file of a pack, which schema model it holds and how:
 
-    one      the whole file is one record (roleplay.yaml, scoring.yaml, drill.yaml, reactions.yaml)
+    one      the whole file is one record (roleplay.yaml, scoring.yaml, drill.yaml, reactions.yaml, toolkit.yaml)
     each     every file matching a glob is one record (steps/*.yaml)
     items    a list under one key, each item validated on its own so one broken item
              does not hide the others from the cross-checks (products, dealers, objections)
@@ -41,6 +41,7 @@ from knowledge.schema import (
     Scoring,
     Step,
     Text,
+    Toolkit,
 )
 
 YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -70,6 +71,7 @@ FILES: tuple[PackFile, ...] = (
     PackFile("ui.yaml", "ui", Text, "keyed"),
     PackFile("outline.yaml", "outline", Outline),
     PackFile("lessons/*.yaml", "lessons", Lesson, "each"),
+    PackFile("toolkit.yaml", "toolkit", Toolkit),
 )
 
 
@@ -89,6 +91,7 @@ class Parts:
     ui: dict[str, Text] = field(default_factory=dict)
     outline: Outline | None = None
     lessons: list[tuple[str, Lesson]] = field(default_factory=list)  # (file, lesson), in file order
+    toolkit: Toolkit | None = None
 
 
 def field_path(loc: tuple) -> str:

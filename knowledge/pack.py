@@ -57,6 +57,7 @@ from knowledge.schema import (  # noqa: F401 - re-exported for the rest of the c
     StructureRule,
     StructureWords,
     Text,
+    Toolkit,
     localize,
     template_context,
 )
@@ -87,6 +88,7 @@ class Pack:
     ui: dict[str, Text]
     drill: Drill
     reactions: dict[str, PersonaReactions]
+    toolkit: Toolkit
     outline: tuple[OutlineModule, ...] = ()  # the course outline's modules, in the outline's order
     lessons: tuple[Lesson, ...] = ()  # in file order (the NN- prefix)
 
@@ -159,4 +161,5 @@ def load_pack(root: Path | str | None = None) -> Pack:
         reactions=dict(parts.reactions.reactions),
         outline=tuple(parts.outline.modules),
         lessons=tuple(lesson for _, lesson in parts.lessons),
+        toolkit=parts.toolkit,
     )

@@ -323,6 +323,93 @@ class Drill(Strict):
     reminder: Reminder
 
 
+# --- the visit toolkit (toolkit.yaml): /man, /swot, /pitch and the cards /my shows ----------
+
+ManDimension = Literal["money", "authority", "need"]
+SwotPart = Literal["strengths", "weaknesses", "opportunities", "threats"]
+SwotStrategyId = Literal["so", "st", "wo", "wt"]
+
+
+class ScaleOption(Strict):
+    """One answer of the MAN scale: 0 means "not sure yet" (it goes to what to find out next)."""
+
+    value: int = Field(ge=0, le=4)
+    label: Text
+
+
+class ManQuestion(Strict):
+    id: Slug
+    dimension: ManDimension
+    text: Text  # the question, with what to look for
+    find_out: Text  # what to find out next when the answer is "not sure" or on the line
+
+
+class ManTool(Strict):
+    dimensions: dict[ManDimension, Text]  # the name of each dimension (Money 购买力, ...)
+    questions: list[ManQuestion] = Field(min_length=3)
+    scale: list[ScaleOption] = Field(min_length=3)
+    high_from: float = Field(gt=0, le=4)  # a dimension whose mean answer reaches this is high
+    next_steps: dict[str, list[Text]]  # per MAN class code: what to find out on the next visit
+    card: Text  # template of the MAN card
+
+
+class SwotQuadrant(Strict):
+    id: SwotPart
+    title: Text
+    prompt: Text  # what to write, for a market or a dealer (template: subject, kind)
+    hint: Text  # an example line, so the rep sees the size of one item
+
+
+class SwotStrategy(Strict):
+    id: SwotStrategyId
+    title: Text
+    prompt: Text  # template over the rep's items (strengths, weaknesses, opportunities, threats, subject)
+
+
+class SwotTool(Strict):
+    subject_kinds: dict[Literal["market", "dealer"], Text]
+    quadrants: list[SwotQuadrant] = Field(min_length=4, max_length=4)
+    strategies: list[SwotStrategy] = Field(min_length=4, max_length=4)
+    max_items: int = Field(ge=1, le=10)
+    done_words: Signals  # typed instead of pressing Done, in either language
+    card: Text
+
+
+class PitchJudge(Strict):
+    """How a selling point is told from a restated feature, by meaning (centred cosine similarity).
+
+    A clause shows value when it is at least `value_floor` close to the value exemplars and no more
+    than `margin` further from them than from the feature (its own text or the feature exemplars).
+    """
+
+    value_floor: float = Field(ge=0, le=1)
+    margin: float = Field(ge=0, le=1)
+    keyword_overlap: float = Field(gt=0, le=1)  # keyword mode (no model): share of the feature's words repeated
+
+
+class PitchTool(Strict):
+    stages: dict[Literal["feature", "scenario", "selling_point", "script"], Text]  # the four stages' names
+    feature_exemplars: Signals  # sentences that only say what a product is or has
+    value_exemplars: Signals  # sentences that say what it is worth to one customer
+    judge: PitchJudge
+    script: Text  # template: the script, from the four stages
+    card: Text
+
+
+class Limits(Strict):
+    """The longest free text each toolkit input takes (characters)."""
+
+    title: int = Field(ge=10, le=200)  # a dealer's name, a SWOT subject, a product described
+    item: int = Field(ge=20, le=1000)  # a SWOT item, a target group, a scenario, a selling point
+
+
+class Toolkit(Strict):
+    man: ManTool
+    swot: SwotTool
+    pitch: PitchTool
+    limits: Limits
+
+
 class Products(Strict):
     products: list[Product] = Field(min_length=1)
 

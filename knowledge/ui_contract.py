@@ -105,6 +105,8 @@ UI_VARIABLES: dict[str, set[str]] = {
     "common.forget_ask": set(),
     "common.forgotten": set(),
     "common.forget_kept": set(),
+    # the visit toolkit (/man /swot /pitch /my): a notice its flows share
+    "toolkit.too_long": {"length", "limit"},
 }
 
 # The terminal's variants (bot/console/wording.py): `console.<key>` replaces `<key>` in

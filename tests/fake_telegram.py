@@ -143,6 +143,7 @@ class FakeBotApi:
         files = self.files(chat_id)
         assert len(files) >= count, f"expected {count} files, got {[f.filename for f in files]}"
         return files
+
     def sent_polls(self, chat_id: int | None = None) -> list[dict]:
         """Every sendPoll call (its parameters) to a chat, or to anyone."""
         with self._changed:

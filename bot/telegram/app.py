@@ -25,8 +25,8 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     MessageHandler,
-    TypeHandler,
     PollAnswerHandler,
+    TypeHandler,
     filters,
 )
 from telegram.request import BaseRequest

@@ -104,6 +104,7 @@ class OutboxSender:
             await self.bot.send_photo(int(chat), upload, caption=caption)
         else:
             await self.bot.send_document(int(chat), upload, caption=caption)
+
     async def _send_quiz(self, chat: str, outbox_id: int, reply: Reply, parts_sent: int) -> bool:
         """A reply asking a quiz: whatever it says before the question as messages, then a quiz poll.
 
