@@ -8,6 +8,8 @@ declaration of one dialog; docs/adding-a-flow.md walks through one:
     session             `module:Class`, the session model with the flow's callbacks and getters
                         (a module next to the flow file is found there first)
     on_start            optional: a method run when a new session starts
+    argument            optional: the trigger a command's words fire, as typed text (`/search 利润`), in the
+                        user's session of this flow or a new one
     machine             the keyword arguments of `transitions.Machine` (states, transitions, initial)
     windows             per state, ONE window: `text` (ui key), `getter` (method returning the
                         template variables), `buttons`, `free_text` (the trigger typed text fires)
@@ -42,7 +44,7 @@ from knowledge.pack import Problem, Text
 
 FLOWS_DIR = Path(__file__).parent / "flows"
 FLOW_DIRS_ENV = "COACH_FLOW_DIRS"  # extra flow directories, separated by os.pathsep
-FLOW_KEYS = {"name", "command", "menu_order", "menu", "session", "on_start", "machine", "windows", "texts"}
+FLOW_KEYS = {"name", "command", "menu_order", "menu", "session", "on_start", "argument", "machine", "windows", "texts"}
 WINDOW_KEYS = {"text", "getter", "buttons", "free_text", "final"}
 BUTTON_KEYS = {"trigger", "command", "label", "choices", "when", "unless"}
 YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -102,6 +104,7 @@ class Flow:
     in_menu: bool = True
     on_start: str | None = None
     texts: dict[str, Text] = field(default_factory=dict)
+    argument: str | None = None  # the trigger `/command words` fires with the words as text
 
     def triggers(self, state: str) -> set[str]:
         return set(self.machine.get_triggers(state))
@@ -245,6 +248,7 @@ def load_flow(path: Path, problems: list[Problem]) -> Flow | None:
         in_menu=bool(spec.get("menu", True)),
         on_start=spec.get("on_start"),
         texts=texts,
+        argument=spec.get("argument"),
     )
 
 
