@@ -10,6 +10,7 @@ with the objection topics named by this flow's `search.topic_<topic>` strings. S
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,7 +23,7 @@ from knowledge.search_index import Entry, Hit, SearchIndex, index_for, parse_que
 RESULTS_SHOWN = 6
 PAGE_CHARS = 700  # a page of an item: about one phone screen
 TITLE_CHARS = 48  # a title in the result list
-LABEL_CHARS = 30  # a title on a result button
+LABEL_CHARS = 40  # a title on a result button
 SHOWN_QUERY_CHARS = 60
 TOPIC_PREFIX = "search.topic_"
 _SENTENCE_ENDS = "。！？；.!?;"
@@ -104,8 +105,10 @@ class SearchSession(FlowSession):
     # --- views -------------------------------------------------------------------------
 
     def _title(self, entry: Entry) -> str:
-        """An item's title as listed: an objection card and a model script lead with their topic or step."""
-        return f"{entry.keywords}：{entry.title}" if entry.keywords else entry.title
+        """An item's title as plain text: an objection card and a model script lead with their topic or step."""
+        if not entry.keywords:
+            return entry.title
+        return html.unescape(str(self.ctx.ui("search.title", topic=entry.keywords, title=entry.title)))
 
     def examples_view(self) -> dict:
         return {"examples": self.ctx.ui("search.examples")}
@@ -159,8 +162,9 @@ class SearchSession(FlowSession):
         entry = self._opened()
         pages = self._pages()
         page = min(self.data.get("page", 0), len(pages) - 1)
+        title = "" if entry is None else entry.keywords if entry.kind == "objection" else self._title(entry)
         return {
-            "title": self._title(entry) if entry else "",
+            "title": title,  # an objection card: its topic (what is said comes first on the page)
             "kind": self.ctx.ui(f"search.kind_{entry.kind}") if entry else "",
             "blocks": pages[page],
             "page": page + 1,
