@@ -4,7 +4,10 @@ once the pack has them."""
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 from dataclasses import dataclass, fields
 from types import SimpleNamespace
 
@@ -182,3 +185,15 @@ def test_a_lesson_opens_page_by_page(lesson_service):
 def test_a_pack_without_lessons_has_no_lesson_results(service):
     rep = learner(service, "gu").send("/search 五个误区")
     assert not any("微课" in line for line in rep.text.splitlines())
+
+
+def test_search_in_the_console(tmp_path):
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8", "COACH_DB": str(tmp_path / "c.db")}
+    lines = ["/search counter accessories commission", "1"]  # words only the first margin card has all of; its button
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "chat", "--user", "c", "--locale", "en"],
+                            input="\n".join(lines) + "\n", capture_output=True, text=True, env=env,
+                            timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    listed, _, opened = result.stdout.partition("[1] 1. Margin and commission: Your")
+    assert "1 result(s) for “counter accessories commission”" in listed
+    assert "What they say" in opened and "Your commission is just too thin" in opened
