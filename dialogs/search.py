@@ -17,8 +17,8 @@ from typing import Any
 from markupsafe import Markup
 
 from dialogs.flow_session import Choice, FlowSession
-from knowledge.pack import Pack
-from knowledge.search_index import Entry, Hit, SearchIndex, index_for, parse_query, snippet
+from knowledge.pack import LOCALES, Pack
+from knowledge.search_index import Entry, Hit, SearchIndex, index_for, snippet, synonym_table
 
 RESULTS_SHOWN = 6
 PAGE_CHARS = 700  # a page of an item: about one phone screen
@@ -26,6 +26,7 @@ TITLE_CHARS = 48  # a title in the result list
 LABEL_CHARS = 40  # a title on a result button
 SHOWN_QUERY_CHARS = 60
 TOPIC_PREFIX = "search.topic_"
+SYNONYMS = "search.synonyms"
 _SENTENCE_ENDS = "。！？；.!?;"
 
 
@@ -75,7 +76,8 @@ class SearchSession(FlowSession):
     def prepare(cls, pack: Pack, texts: Mapping[str, Any]) -> None:
         """Build the pack's index now, at start-up (engine), not in the first search."""
         topics = {key.removeprefix(TOPIC_PREFIX): text for key, text in texts.items() if key.startswith(TOPIC_PREFIX)}
-        index_for(pack, topics)
+        synonyms = synonym_table(texts[SYNONYMS][locale] for locale in LOCALES) if SYNONYMS in texts else {}
+        index_for(pack, topics, synonyms)
 
     @property
     def index(self) -> SearchIndex:
@@ -114,7 +116,7 @@ class SearchSession(FlowSession):
         return {"examples": self.ctx.ui("search.examples")}
 
     def _hits(self) -> list[Hit]:
-        terms = parse_query(self.data.get("query", "")).terms
+        terms = self.index.parse(self.data.get("query", "")).terms
         found = (self.index.entry(key, locale) for key, locale in self.data.get("hits", []))
         return [Hit(entry, 0.0, terms) for entry in found if entry is not None]
 

@@ -12,6 +12,7 @@ micro-lessons when the pack has them (`pack.lessons`). See docs/search.md.
 - The tokenizer is `porter unicode61 remove_diacritics 2`: English is stemmed, so "margins" and
   "profits" match "margin" and "profit"; a Latin query word is also a prefix ("marg" finds "margin").
 - Ranking is bm25 with the title and the keywords (an objection's topic) weighted above the body.
+- A query word's synonyms (a table the flow gives, `synonym_table`) count as that word.
 - A query is user text: it is cut into words and each word quoted, so nothing typed (quotes,
   `*`, `NEAR(`, `OR`, 2,000 characters) reaches FTS5 as syntax. All words must match; if nothing
   does, any word may.
@@ -26,7 +27,7 @@ import html
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,8 +118,21 @@ def _english_stem(word: str) -> str:
     return word
 
 
-def parse_query(text: str) -> Query:
-    """The words of a query, each one safe to hand to FTS5 MATCH (never raises, whatever the text)."""
+def synonym_table(groups: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """{word: its synonyms} from lines of groups, `利润 毛利 / 经销商 渠道商` (a group's words count as one another)."""
+    table: dict[str, tuple[str, ...]] = {}
+    for line in groups:
+        for group in str(line).split("/"):
+            words = [w.casefold() for w in group.split()]
+            for word in words:
+                table[word] = tuple(dict.fromkeys([*table.get(word, ()), *(w for w in words if w != word)]))
+    return table
+
+
+def parse_query(text: str, synonyms: Mapping[str, tuple[str, ...]] | None = None) -> Query:
+    """The words of a query, each one safe to hand to FTS5 MATCH (never raises, whatever the text);
+    a word's `synonyms` count as that word."""
+    synonyms = synonyms or {}
     text = text[:MAX_QUERY_CHARS]
     groups: list[tuple[str, ...]] = []
     terms: list[str] = []
@@ -133,12 +147,15 @@ def parse_query(text: str) -> Query:
         if chinese:
             for word in jieba.cut(piece, HMM=False):
                 subwords = [w for w in jieba.cut_for_search(word, HMM=False) if len(w) >= 2 and w != word]
-                groups.append(tuple(_quoted(w) for w in (word, *subwords)))
-                terms += [word, *subwords]
+                alternatives = [word, *subwords, *synonyms.get(word, ())]
+                groups.append(tuple(_quoted(w, prefix=w.isascii()) for w in alternatives))
+                terms += alternatives
         else:
             for word in _WORD.findall(piece.casefold()):
-                groups.append((_quoted(word, prefix=len(word) >= 3),))
-                terms.append(_english_stem(word) if word.isascii() else word)
+                stem = _english_stem(word) if word.isascii() else word
+                alternatives = [word, *synonyms.get(word, synonyms.get(stem, ()))]
+                groups.append(tuple(_quoted(w, prefix=len(w) >= 3 and w.isascii()) for w in alternatives))
+                terms += [_english_stem(w) if w.isascii() else w for w in alternatives]
     unique = tuple(dict.fromkeys(groups))[:MAX_QUERY_TERMS]
     return Query(unique, tuple(dict.fromkeys(t for t in terms if t)))
 
@@ -281,9 +298,10 @@ def pack_entries(pack: Pack, topics: Mapping[str, Any] | None = None) -> list[En
 class SearchIndex:
     """An FTS5 table in memory over some entries; safe to query from several threads."""
 
-    def __init__(self, entries: Iterable[Entry]):
+    def __init__(self, entries: Iterable[Entry], synonyms: Mapping[str, tuple[str, ...]] | None = None):
         _quiet_jieba()
         self.entries = list(entries)
+        self.synonyms = dict(synonyms or {})
         self._by_key = {(e.key, e.locale): e for e in self.entries}
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
         self._lock = threading.Lock()
@@ -306,6 +324,10 @@ class SearchIndex:
             (self._by_key[(key, other)] for other in LOCALES if (key, other) in self._by_key), None
         )
 
+    def parse(self, text: str) -> Query:
+        """A query with this index's synonyms."""
+        return parse_query(text, self.synonyms)
+
     def _match(self, expression: str) -> list[tuple[int, float]]:
         sql = (
             f"SELECT rowid, bm25(items, {TITLE_WEIGHT}, {KEYWORDS_WEIGHT}, {BODY_WEIGHT}) AS score"
@@ -319,7 +341,7 @@ class SearchIndex:
 
     def search(self, text: str, locale: str, limit: int = 6) -> list[Hit]:
         """The best items for `text`, one hit per item: those in `locale` first, each group by bm25."""
-        query = parse_query(text)
+        query = self.parse(text)
         if not query:
             return []
         rows = self._match(query.expression(every=True)) or self._match(query.expression(every=False))
@@ -340,12 +362,15 @@ _built: dict[int, tuple[Pack, SearchIndex]] = {}
 _built_lock = threading.Lock()
 
 
-def index_for(pack: Pack, topics: Mapping[str, Any] | None = None, build: Callable = SearchIndex) -> SearchIndex:
-    """The pack's index, built on the first call (at start-up, see dialogs/search.py) and kept in memory."""
+def index_for(
+    pack: Pack, topics: Mapping[str, Any] | None = None, synonyms: Mapping[str, tuple[str, ...]] | None = None
+) -> SearchIndex:
+    """The pack's index, built on the first call (at start-up, see dialogs/search.py) and kept in memory;
+    `topics` and `synonyms` are used by that first call."""
     with _built_lock:
         kept = _built.get(id(pack))
         if kept is None or kept[0] is not pack:
-            kept = (pack, build(pack_entries(pack, topics)))
+            kept = (pack, SearchIndex(pack_entries(pack, topics), synonyms))
             _built[id(pack)] = kept  # the pack is kept too, so its id cannot be reused by another pack
         return kept[1]
 

@@ -46,12 +46,13 @@ def main() -> None:
     pack = load_pack()
     texts = load_flow(FLOWS_DIR / "search.yaml", []).texts
     topics = {k.removeprefix("search.topic_"): v for k, v in texts.items() if k.startswith("search.topic_")}
+    synonyms = search_index.synonym_table(texts["search.synonyms"][locale] for locale in ("zh", "en"))
     jieba_seconds, _ = timed(search_index._quiet_jieba)
     entry_times, index_times = [], []
     for _ in range(args.builds):
         seconds, entries = timed(lambda: search_index.pack_entries(pack, topics))
         entry_times.append(seconds)
-        seconds, index = timed(lambda entries=entries: search_index.SearchIndex(entries))
+        seconds, index = timed(lambda entries=entries: search_index.SearchIndex(entries, synonyms))
         index_times.append(seconds)
     SearchSession.prepare(pack, texts)
 

@@ -197,3 +197,19 @@ def test_search_in_the_console(tmp_path):
     listed, _, opened = result.stdout.partition("[1] 1. Margin and commission: Your")
     assert "1 result(s) for “counter accessories commission”" in listed
     assert "What they say" in opened and "Your commission is just too thin" in opened
+
+
+def test_a_flow_whose_argument_names_no_trigger_is_refused_with_file_and_field(pack, tmp_path):
+    from dialogs.engine import FlowError
+    from dialogs.machines import FLOWS_DIR
+
+    spec = (FLOWS_DIR / "search.yaml").read_text(encoding="utf-8")
+    broken = tmp_path / "search_copy.yaml"
+    broken.write_text(
+        spec.replace("name: search", "name: search_copy").replace("command: search", "command: search_copy")
+        .replace("argument: query", "argument: qurey"),
+        encoding="utf-8",
+    )  # fmt: skip
+    with pytest.raises(FlowError) as refused:
+        Engine(pack, flow_dirs=(tmp_path,))
+    assert f"{broken}: argument: no trigger 'qurey' in the machine" in [str(p) for p in refused.value.problems]

@@ -113,3 +113,15 @@ def test_the_entries_of_a_pack_without_topic_names_still_carry_the_topic(pack):
     card = next(e for e in pack_entries(pack) if e.key == "objection:margin_too_low" and e.locale == "en")
     assert card.keywords == "margin"
     assert SearchIndex([card]).search("margin", "en")[0].entry is card
+
+
+def test_a_synonym_from_the_flow_texts_counts_as_the_word():
+    from knowledge.search_index import Entry, Section, synonym_table
+
+    entries = [Entry("x:1", "step", "zh", "毛利怎么算", (Section("purpose", "配件的毛利"),)),
+               Entry("x:2", "step", "en", "Profit first", (Section("purpose", "shared profit"),))]  # fmt: skip
+    table = synonym_table(_flow_texts()["search.synonyms"][locale] for locale in ("zh", "en"))
+    assert keys(SearchIndex(entries).search("利润", "zh")) == [] == keys(SearchIndex(entries).search("margins", "en"))
+    assert keys(SearchIndex(entries, table).search("利润", "zh")) == ["x:1"]
+    assert keys(SearchIndex(entries, table).search("margins", "en")) == ["x:2"]
+    assert "<b>毛利</b>" in snippet(SearchIndex(entries, table).search("利润", "zh")[0])
