@@ -24,6 +24,7 @@ The index is built once per pack (`index_for`), at start-up: about 0.3 s for the
 from __future__ import annotations
 
 import html
+import logging
 import re
 import sqlite3
 import threading
@@ -80,9 +81,8 @@ class Hit:
 # --- segmentation -------------------------------------------------------------------------
 
 
-def _quiet_jieba() -> None:
-    import logging
-
+def load_segmenter() -> None:
+    """Load jieba's dictionary now (once per process; the scorer shares it), without its log lines."""
     jieba.setLogLevel(logging.WARNING)
     jieba.initialize()
 
@@ -299,7 +299,7 @@ class SearchIndex:
     """An FTS5 table in memory over some entries; safe to query from several threads."""
 
     def __init__(self, entries: Iterable[Entry], synonyms: Mapping[str, tuple[str, ...]] | None = None):
-        _quiet_jieba()
+        load_segmenter()
         self.entries = list(entries)
         self.synonyms = dict(synonyms or {})
         self._by_key = {(e.key, e.locale): e for e in self.entries}
