@@ -80,6 +80,13 @@ class Engine:
         self.rng = rng or random.Random()
         self.clock = clock or (lambda: datetime.now(UTC))
         self.flow_by_command = {flow.command: flow for flow in self.flows.values()}
+        self._prepare_flows()
+
+    def _prepare_flows(self) -> None:
+        """Let each flow build what it reads from the pack once, now, not in a user's turn (search: its index)."""
+        for flow in self.flows.values():
+            if prepare := getattr(flow.session_class, "prepare", None):
+                prepare(self.pack, self.texts)
 
     # --- views ------------------------------------------------------------------------
 
@@ -249,7 +256,10 @@ class Engine:
         ui = self.ui(user.locale)
         name = event.name
         if name in self.flow_by_command:
-            return self._start_flow(user, session, self.flow_by_command[name], paused, reader, event.arg)
+            flow = self.flow_by_command[name]
+            if flow.argument:
+                return self._start_with_argument(user, session, flow, paused, reader, event.arg)
+            return self._start_flow(user, session, flow, paused, reader, event.arg)
         if name in self.app_commands:
             return self.app_commands[name](app_commands.Shell(self, user, session, paused, reader), event.arg)
         return Outcome([Reply(ui("common.unknown_command", command=name[:64]))])
@@ -286,6 +296,41 @@ class Engine:
         status = "finished" if flow.windows[model.state].final else "active"
         started = SessionRecord(previous.id if previous else None, flow.name, model.state, model.data, status, version)
         return Outcome(replies, started, list(model.effects))
+
+    def _start_with_argument(
+        self,
+        user: User,
+        session: SessionRecord | None,
+        flow: Flow,
+        paused: tuple[SessionRecord, ...],
+        reader: Reader | None,
+        arg: str,
+    ) -> Outcome:
+        """A flow that takes words is a new question each time: `/search` starts it over at its first
+        window, and `/search words` also fires its `argument` trigger with the words as text. The user's
+        session of that flow, if they have one, is the one started over (so there is never a second)."""
+        same_flow = [s for s in (session, *paused) if s is not None and s.flow == flow.name]
+        if same_flow:
+            model = self._model(replace(same_flow[0], state=flow.machine.initial, data={}), user, reader)
+            if flow.on_start:
+                getattr(model, flow.on_start)()
+            replies = []
+            if session is not None and session.flow != flow.name:  # the practice in progress is paused, not lost
+                replies.append(
+                    Reply(self.ui(user.locale)("common.paused_flow", command=self.flows[session.flow].command))
+                )
+            replies.append(self._window_reply(flow, model, same_flow[0].version + 1))
+            record = replace(same_flow[0], state=model.state, data=model.data, version=same_flow[0].version + 1)
+            started = Outcome(replies, record, list(model.effects))
+        else:
+            started = self._start_flow(user, session, flow, paused, reader)
+        record = started.session
+        if not has_words(arg) or flow.argument not in flow.triggers(record.state):
+            return started
+        model = self._model(record, user, reader)
+        fired = self._fire(flow, model, record, flow.argument, text=clean_text(arg)[:MAX_TEXT_LENGTH])
+        paused_note = started.replies[:-1]  # "your practice is paused", when one was
+        return Outcome([*paused_note, *fired.replies], fired.session, [*started.effects, *fired.effects])
 
     def _no_session(self, user: User, key: str) -> Outcome:
         """A message, how to start practising, and the menu."""

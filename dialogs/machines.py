@@ -8,6 +8,8 @@ declaration of one dialog; docs/adding-a-flow.md walks through one:
     session             `module:Class`, the session model with the flow's callbacks and getters
                         (a module next to the flow file is found there first)
     on_start            optional: a method run when a new session starts
+    argument            optional: the trigger a command's words fire, as typed text (`/search 利润`), in the
+                        user's session of this flow or a new one
     machine             the keyword arguments of `transitions.Machine` (states, transitions, initial)
     windows             per state, ONE window: `text` (ui key), `getter` (method returning the
                         template variables), `buttons`, `free_text` (the trigger typed text fires)
@@ -50,7 +52,7 @@ from knowledge.pack import Problem, Text
 FLOWS_DIR = Path(__file__).parent / "flows"
 FLOW_DIRS_ENV = "COACH_FLOW_DIRS"  # extra flow directories, separated by os.pathsep
 FLOW_KEYS = {"name", "command", "menu_order", "menu", "session", "on_start", "machine", "windows", "texts", "fresh",
-             "audience", "refusal", "log_replies"}  # fmt: skip
+             "argument", "audience", "refusal", "log_replies"}  # fmt: skip
 WINDOW_KEYS = {"text", "getter", "buttons", "free_text", "final", "attachment", "takes", "quiz"}
 TAKES = ("text", "number")  # what a window's free text is: words (an answer), or a number (a score)
 AUDIENCES = ("everyone", "managers")  # managers: managers and admins only (users.role)
@@ -119,6 +121,7 @@ class Flow:
     audience: str = "everyone"
     refusal: str | None = None  # ui key shown to a user outside the audience
     log_replies: bool = True  # false: the log keeps "[/command state]", not what was shown (others' data)
+    argument: str | None = None  # the trigger `/command words` fires with the words as text
 
     def triggers(self, state: str) -> set[str]:
         return set(self.machine.get_triggers(state))
@@ -275,6 +278,7 @@ def load_flow(path: Path, problems: list[Problem]) -> Flow | None:
         audience=str(spec.get("audience", "everyone")),
         refusal=spec.get("refusal"),
         log_replies=bool(spec.get("log_replies", True)),
+        argument=spec.get("argument"),
     )
 
 
