@@ -309,3 +309,23 @@ async def test_a_queue_read_before_another_flush_sent_it_is_not_sent_twice(tmp_p
         await bot.outbox.flush_all()  # the sweep gets there first
         await bot.outbox.flush(str(CHAT), read_by_the_handler)
         assert len(bot.texts()) == 1
+
+
+async def test_an_update_the_bot_cannot_read_is_skipped_and_polling_goes_on(tmp_path, engine, caplog):
+    from bot.telegram.polling import poll
+
+    async with Bot(tmp_path, engine, RecordingRequest(latency=0.01)) as bot:  # each request yields to the loop
+        unreadable = {"update_id": 5000, "message": {"message_id": 1, "date": "not a date", "chat": "not a chat"}}
+        bot.api.push(unreadable)
+        bot.api.push(message_update(CHAT, "/start", update_id=5001))
+        polling = asyncio.create_task(poll(bot.app.bot, bot.intake, timeout=0))
+        try:
+            for _ in range(400):
+                if bot.api.sent(CHAT):
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            polling.cancel()
+        assert not polling.done() or polling.cancelled()  # the loop was still running, not stopped by the odd update
+        assert bot.texts(), "the readable update after the unreadable one was answered"
+        assert "5000" in caplog.text and "skipped" in caplog.text

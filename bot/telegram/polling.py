@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import warnings
 
-from telegram import Bot
+from telegram import Bot, Update
 from telegram.error import InvalidToken, TelegramError
+from telegram.warnings import PTBUserWarning
 
 from bot.telegram.intake import Intake
 
@@ -30,10 +32,10 @@ async def poll(bot: Bot, intake: Intake, timeout: int = POLL_TIMEOUT) -> None:
     backoff = 1.0
     while True:
         try:
-            updates = await bot.get_updates(offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES)
+            updates, next_offset = await _fetch(bot, offset, timeout)
             if updates:
                 await intake.receive(updates)
-                offset = updates[-1].update_id + 1
+            offset = next_offset or offset
             backoff = 1.0
         except InvalidToken:
             raise
@@ -41,3 +43,35 @@ async def poll(bot: Bot, intake: Intake, timeout: int = POLL_TIMEOUT) -> None:
             log.warning("could not fetch or store updates (%r); retrying in %.0f s", exc, backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF)
+
+
+async def _fetch(bot: Bot, offset: int | None, timeout: int) -> tuple[list[Update], int | None]:
+    """The next updates and the offset that confirms them.
+
+    An update this version of python-telegram-bot cannot read (a field it does not know how to
+    parse) would make `get_updates` raise for the whole batch, forever: the batch is then fetched
+    again as plain JSON, every readable update kept and each unreadable one logged (its id and kind
+    only, never its content) and confirmed, so one odd update never stops the bot.
+    """
+    try:
+        updates = await bot.get_updates(offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES)
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:
+        log.warning("an update could not be read (%s); reading the batch one update at a time", type(exc).__name__)
+    else:
+        return updates, (updates[-1].update_id + 1 if updates else None)
+    with warnings.catch_warnings():  # PTB suggests get_updates, which is exactly what cannot read this batch
+        warnings.simplefilter("ignore", PTBUserWarning)
+        raw = await bot.do_api_request(
+            "getUpdates", api_kwargs={"offset": offset, "timeout": 0, "allowed_updates": ALLOWED_UPDATES}
+        )
+    readable: list[Update] = []
+    for item in raw or []:
+        try:
+            readable.append(Update.de_json(item, bot))
+        except (TypeError, KeyError, ValueError, AttributeError):
+            kinds = ", ".join(k for k in item if k != "update_id")
+            log.warning(
+                "update %s (%s) cannot be read by this version of the bot: skipped", item.get("update_id"), kinds
+            )
+    last = max((item["update_id"] for item in raw or [] if isinstance(item.get("update_id"), int)), default=None)
+    return readable, (last + 1 if last is not None else None)
