@@ -8,6 +8,7 @@ import io
 import json
 import random
 import re
+import threading
 import warnings
 from datetime import UTC, datetime, timedelta
 
@@ -428,3 +429,23 @@ async def test_a_manager_menu_telegram_refuses_is_set_on_their_first_message(sto
         scoped = [p for m, p in api.calls if m == "setMyCommands" and p.get("scope")]
         assert [p["scope"]["chat_id"] for p in scoped] == [MANAGER_A.telegram_id] * 2  # refused, then set
         assert "/team" in api.sent(MANAGER_A.telegram_id)[-1]["text"]
+
+
+def test_two_people_opening_the_same_link_at_once_only_one_joins(service, storage):
+    code = team_log.invite_code(as_(service, MANAGER_A), "rep")
+    people = [Person(f"Racer {i}", 3100 + i) for i in range(4)]
+    start = threading.Barrier(len(people))
+    answers: dict[str, str] = {}
+
+    def open_link(person: Person) -> None:
+        start.wait()
+        answers[person.name] = as_(service, person).send(f"/start {code}").text
+
+    threads = [threading.Thread(target=open_link, args=(p,)) for p in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    joined = [p for p in people if team_of(storage, p) is not None]
+    assert len(joined) == 1 and answers[joined[0].name].startswith("欢迎")
+    assert all("已经被使用过" in answers[p.name] for p in people if p not in joined)
