@@ -449,3 +449,27 @@ def test_two_people_opening_the_same_link_at_once_only_one_joins(service, storag
     joined = [p for p in people if team_of(storage, p) is not None]
     assert len(joined) == 1 and answers[joined[0].name].startswith("欢迎")
     assert all("已经被使用过" in answers[p.name] for p in people if p not in joined)
+
+
+def test_the_digest_and_the_retention_sweep_are_scheduled_on_the_job_queue(service):
+    from bot.config import Settings
+    from bot.telegram.app import build_application
+    from tests.fake_telegram import TOKEN, RecordingRequest
+
+    def jobs(settings) -> set[str]:
+        app = build_application(settings, service, request=RecordingRequest())
+        return {job.name for job in app.job_queue.jobs()}
+
+    assert {"weekly-digest", "drill-reminders"} <= jobs(Settings(token=TOKEN))
+    assert "retention" not in jobs(Settings(token=TOKEN))
+    assert "retention" in jobs(Settings(token=TOKEN, retention_days=30))
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "a week", "1.5"])
+def test_a_wrong_retention_setting_says_what_to_fix(value):
+    from bot.config import ConfigError, Settings
+
+    with pytest.raises(ConfigError, match="COACH_RETENTION_DAYS must be a whole number of days"):
+        Settings.from_env({"COACH_RETENTION_DAYS": value})
+    assert Settings.from_env({"COACH_RETENTION_DAYS": "90"}).retention_days == 90
+    assert Settings.from_env({}).retention_days is None
