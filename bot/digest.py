@@ -18,8 +18,7 @@ def weekly_digests(service: CoachService, channel: str, now: datetime | None = N
     """(external id, message) for every opted-in manager or admin of `channel`."""
     now = now or datetime.now(UTC)
     since = (now - timedelta(days=7)).isoformat(timespec="milliseconds")
-    with service._lock:
-        managers = [row for row in service.storage.digest_managers() if row.channel == channel]
+    managers = service.digest_managers(channel)
     digests = []
     for row in managers:
         members = CoachReader(service.storage, row.id).team()

@@ -179,6 +179,11 @@ class CoachService:
                 self.storage.checkpoint()  # no WAL frame keeps the deleted text
         return deleted
 
+    def digest_managers(self, channel: str) -> list[UserRow]:
+        """The managers and admins of a channel who opted in to the weekly digest."""
+        with self._lock:
+            return [row for row in self.storage.digest_managers() if row.channel == channel]
+
     def managers(self, channel: str) -> list[UserRow]:
         """Every manager and admin of a channel (to give them their command menu)."""
         with self._lock:

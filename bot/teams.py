@@ -86,17 +86,15 @@ class CoachReader(StorageReader):
         ]  # fmt: skip
 
     def find_member(self, who: str) -> Member | None:
-        """A member of this manager's team by name, user id or Telegram id; None for anyone else."""
-        members = self.team()
-        wanted = who.strip().casefold()
-        return next((m for m in members if wanted in (str(m.user_id), m.name.casefold())), None) or next(
-            (m for m in members if self._external_id(m.user_id) == who.strip()), None
-        )
-
-    def _external_id(self, user_id: int) -> str:
+        """A member of this manager's team by name (any case), user id or Telegram id; None for anyone else."""
         with self._conn() as conn:
-            row = conn.execute("SELECT external_id FROM users WHERE id = ?", [user_id]).fetchone()
-        return row[0] if row else ""
+            self._require_manager(conn)
+            visible = set(reports.visible_members(conn, self.user_id))
+            found = reports.find_learner(conn, who.strip())
+        if found not in visible:  # not by exact name, id or Telegram id: a name in another case
+            wanted = who.strip().casefold()
+            found = next((m.user_id for m in self.team() if m.name.casefold() == wanted), None)
+        return self.member(found) if found in visible else None
 
     def member(self, user_id: int) -> Member | None:
         return next((m for m in self.team() if m.user_id == user_id), None)

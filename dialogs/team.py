@@ -21,7 +21,7 @@ from datetime import timedelta
 from functools import cached_property
 
 from dialogs.effects import CreateInvite, JoinTeam, OverrideScore, SetDigest
-from dialogs.flow_session import Button, Choice, FlowSession
+from dialogs.flow_session import Choice, FlowSession
 from dialogs.turn import Attachment, Outcome
 from knowledge.pack import STEP_IDS
 
@@ -392,5 +392,4 @@ def join_team(shell, code: str) -> Outcome:
     if invite.state != "open":
         return shell.outcome(shell.reply(shell.ui(f"invite.{invite.state}"), menu))
     text = shell.ui("invite.joined", team=invite.team, role=invite.role)
-    buttons = tuple(b for b in menu if isinstance(b, Button))
-    return shell.outcome(shell.reply(text, buttons), effects=[JoinTeam(code)])
+    return shell.outcome(shell.reply(text, menu), effects=[JoinTeam(code)])

@@ -8,6 +8,8 @@ import io
 import json
 import random
 import re
+import threading
+import warnings
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,6 +24,7 @@ from bot.digest import weekly_digests
 from bot.review import build_datasette
 from bot.service import CoachService, Identity
 from bot.storage import Storage
+from bot.telegram import menus
 from bot.telegram.app import register_commands
 from dialogs.engine import Engine, Event
 from tests import team_log
@@ -399,6 +402,74 @@ def test_a_forgotten_rep_leaves_no_copy_of_their_answers_in_the_managers_log(ser
 def test_report_prints_a_table_per_team(db, capsys):
     assert main(["report", "--db", str(db), "--width", "220"]) == 0
     out = capsys.readouterr().out
-    team_a = out[out.index("Team 经理甲 (2)") : out.index("Team Bob (1)")]
+    titles = ["Team Bob (1)", "Team 经理甲 (2)", "Learners in no team (3)"]  # by name; no team last
+    starts = [out.index(title) for title in titles]
+    assert starts == sorted(starts)
+    bob, team_a, none = (out[a:b] for a, b in zip(starts, [*starts[1:], len(out)], strict=True))
     assert REP_A.name in team_a and PARTNER_A.name in team_a and REP_B.name not in team_a
-    assert REP_B.name in out[out.index("Team Bob (1)") :]
+    assert REP_B.name in bob and REP_A.name not in bob
+    assert all(p.name in none for p in (ADMIN, MANAGER_A, MANAGER_B))
+
+
+def test_the_team_chart_through_the_flow_draws_every_chinese_glyph(service):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)" for an empty box
+        (chart,) = as_(service, MANAGER_A).send("/team").last.attachments
+        (progress,) = as_(service, REP_A).send("/progress").last.attachments
+    for png in (chart.data, progress.data):
+        assert (png_pixels(png).min(axis=-1) < 0.9).mean() > 0.01
+
+
+async def test_a_manager_menu_telegram_refuses_is_set_on_their_first_message(storage, pack):
+    service = team_log.service_over(storage, pack)
+    async with recorded_application(service) as (app, api):
+        api.fail_next("setMyCommands", {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"})
+        assert await menus.set_manager_menu(app, user_row(storage, MANAGER_A)) is False
+        await feed(app, message_update(MANAGER_A.telegram_id, "/help", name=MANAGER_A.name))
+        scoped = [p for m, p in api.calls if m == "setMyCommands" and p.get("scope")]
+        assert [p["scope"]["chat_id"] for p in scoped] == [MANAGER_A.telegram_id] * 2  # refused, then set
+        assert "/team" in api.sent(MANAGER_A.telegram_id)[-1]["text"]
+
+
+def test_two_people_opening_the_same_link_at_once_only_one_joins(service, storage):
+    code = team_log.invite_code(as_(service, MANAGER_A), "rep")
+    people = [Person(f"Racer {i}", 3100 + i) for i in range(4)]
+    start = threading.Barrier(len(people))
+    answers: dict[str, str] = {}
+
+    def open_link(person: Person) -> None:
+        start.wait()
+        answers[person.name] = as_(service, person).send(f"/start {code}").text
+
+    threads = [threading.Thread(target=open_link, args=(p,)) for p in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    joined = [p for p in people if team_of(storage, p) is not None]
+    assert len(joined) == 1 and answers[joined[0].name].startswith("欢迎")
+    assert all("已经被使用过" in answers[p.name] for p in people if p not in joined)
+
+
+def test_the_digest_and_the_retention_sweep_are_scheduled_on_the_job_queue(service):
+    from bot.config import Settings
+    from bot.telegram.app import build_application
+    from tests.fake_telegram import TOKEN, RecordingRequest
+
+    def jobs(settings) -> set[str]:
+        app = build_application(settings, service, request=RecordingRequest())
+        return {job.name for job in app.job_queue.jobs()}
+
+    assert {"weekly-digest", "drill-reminders"} <= jobs(Settings(token=TOKEN))
+    assert "retention" not in jobs(Settings(token=TOKEN))
+    assert "retention" in jobs(Settings(token=TOKEN, retention_days=30))
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "a week", "1.5"])
+def test_a_wrong_retention_setting_says_what_to_fix(value):
+    from bot.config import ConfigError, Settings
+
+    with pytest.raises(ConfigError, match="COACH_RETENTION_DAYS must be a whole number of days"):
+        Settings.from_env({"COACH_RETENTION_DAYS": value})
+    assert Settings.from_env({"COACH_RETENTION_DAYS": "90"}).retention_days == 90
+    assert Settings.from_env({}).retention_days is None
