@@ -5,8 +5,10 @@ Then one question at a time on Money, Authority and Need (toolkit.yaml `man.ques
 answered on a scale by button; the result is the class (one of the eight in roleplay.yaml), its
 contact strategy, what to find out next, and a role-play against a persona of that class.
 
-Session data: dealer (the name as typed), index (the question shown), answers ({question id:
-scale value}), saved_id (the stored card of this dealer, when there is one), notice.
+Started from a MAN card in /my (`/man <card id>`), the dealer of that card is offered for reassessment.
+
+Session data: offered (the dealer offered, when started from /my), dealer (the name as typed),
+index (the question shown), answers ({question id: scale value}), notice.
 """
 
 from __future__ import annotations
@@ -35,6 +37,18 @@ class ManSession(ToolkitSession):
         return next((c for c in self.ctx.result_cards() if c.kind == "man" and title_key(c.title) == key), None)
 
     # --- callbacks and conditions (named in flows/man.yaml) --------------------------------------
+
+    def offer_saved(self, arg: str = "", **_):
+        """Started from a MAN card in /my (`/man <card id>`): that dealer is offered for reassessment."""
+        card = next((c for c in self.ctx.result_cards() if c.kind == "man" and str(c.id) == arg), None)
+        if card is not None:
+            self.data["offered"] = card.title
+
+    def has_offer(self, **_) -> bool:
+        return bool(self.data.get("offered"))
+
+    def take_offer(self, **_):
+        self.data.update(dealer=self.data.pop("offered"), index=0, answers={})
 
     def name_fits(self, text: str = "", **_) -> bool:
         return self.fits(text, "title")
@@ -80,7 +94,7 @@ class ManSession(ToolkitSession):
     # --- getters ---------------------------------------------------------------------------------
 
     def ask_view(self) -> dict[str, Any]:
-        return self.view()
+        return self.view(offered=self.data.get("offered", ""))
 
     def existing_view(self) -> dict[str, Any]:
         saved = self._saved()

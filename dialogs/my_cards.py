@@ -62,6 +62,11 @@ class MyCardsSession(ToolkitSession):
             for c in self._cards()[:LISTED]
         ]
 
+    def reassess_choices(self) -> list[Choice]:
+        """A MAN card can be reassessed: /man started with the card's id offers that dealer."""
+        card = self._card(self.data.get("card"))
+        return [Choice(str(card.id))] if card is not None and card.kind == "man" else []
+
     def list_view(self) -> dict[str, Any]:
         return self.view(count=len(self._cards()))
 

@@ -100,3 +100,37 @@ def test_forget_me_deletes_the_reps_cards(service, storage, pack):
     Learner(service, ZH).send("/forget_me").press("确认删除")
     assert storage.db.execute("SELECT COUNT(*) FROM result_cards WHERE user_id = ?", [uid]).fetchone()[0] == 0
     assert len(storage.result_cards(user_id(storage, OTHER))) == 1
+
+
+def test_every_effect_has_a_handler_and_a_card_of_an_unknown_kind_is_refused(storage):
+    import typing
+
+    import pytest
+
+    from bot.effects import HANDLERS, apply_turn
+    from bot.service import _describe_press
+    from dialogs.effects import Effect, ForgetUser, SaveResultCard
+    from dialogs.engine import Outcome, Reply, SessionRecord, User
+
+    assert set(typing.get_args(Effect)) - set(HANDLERS) == {ForgetUser}  # apply_turn handles that one itself
+    row = storage.ensure_user("console", "k", "K", "", "zh")
+    outcome = Outcome([Reply("ok")], SessionRecord(None, "man", "result", {}), [SaveResultCard("recipe", "x", {})])
+    with pytest.raises(ValueError, match="recipe"), storage.transaction():
+        apply_turn(storage, User(row.id, "zh"), None, Event.from_text("/man"), outcome, None, _describe_press)
+    assert storage.result_cards(row.id) == [] and storage.turns() == []  # nothing of the turn was kept
+
+
+def test_a_man_card_opened_in_my_can_be_reassessed_and_the_same_card_is_updated(service, storage, pack):
+    man_card(service, pack, EN, "Mr <Sun>", "en")
+    [before] = storage.result_cards(user_id(storage, EN))
+    learner = Learner(service, EN).send("/my").press("Mr <Sun>").press("Reassess this dealer")
+    assert "Reassess “Mr &lt;Sun&gt;”?" in learner.last.text
+    learner.press("Reassess this dealer").press("Reassess and update")
+    answer_man(learner, pack, "en", {"money": 4, "authority": 4, "need": 4})
+    [after] = storage.result_cards(user_id(storage, EN))
+    assert after.id == before.id and (before.data["code"], after.data["code"]) == ("MaN", "MAN")
+    learner.send("/swot").press("A dealer").send("Mr <Sun>")  # a SWOT card offers no reassessment
+    for _ in pack.toolkit.swot.quadrants:
+        learner.send("one thing").press("Done")
+    learner.send("/my").press("All cards").press("SWOT")  # /my continues where it was paused: the MAN card
+    assert "Reassess this dealer" not in learner.labels
