@@ -3,7 +3,7 @@
 Run when the engine is built (a failing check stops the start) and by `coach kb check`.
 For every flow it checks the callbacks and conditions of the machine (`before`,
 `after`, `prepare`, `conditions`, `unless`, state `on_enter` / `on_exit`, machine-level
-callbacks, `on_start`) are methods (and `argument` a trigger) of the session class; that every state has one
+callbacks, `on_start`) are methods of the session class and `argument` is a trigger; that every state has one
 window; that each window's getter, choice getters and button conditions are methods;
 that each button's trigger has a transition from that state and each command button
 names a command; that the free-text trigger has a transition and is no button; that no state leaves a

@@ -17,8 +17,8 @@ micro-lessons when the pack has them (`pack.lessons`). See docs/search.md.
   `*`, `NEAR(`, `OR`, 2,000 characters) reaches FTS5 as syntax. All words must match; if nothing
   does, any word may.
 
-The index is built once per pack (`index_for`), at start-up: about 0.3 s for the shipped pack
-(scripts/bench_search.py), so it lives in memory and is never written to disk.
+The index is built once per pack (`index_for`), at start-up: 0.1–0.8 s for the shipped pack on a
+busy 2-core machine (scripts/bench_search.py), so it lives in memory and is never written to disk.
 """
 
 from __future__ import annotations
