@@ -13,7 +13,8 @@ import sqlite3
 
 import pytest
 
-from bot.service import CoachService
+from bot.service import CoachService, reply_from_json, reply_to_json
+from dialogs.engine import Button, Quiz, Reply
 from tests.fake_telegram import (
     FakeBotApiServer,
     buttons_of,
@@ -159,3 +160,28 @@ async def test_a_note_in_front_of_a_question_goes_out_before_its_poll(storage, e
         assert engine.pack.lessons[0].quiz[0].question.en not in note[0]["text"]  # the poll asks it, once
         assert len(api.sent_polls(REP)) == 2  # the same question asked again as a poll, after the note
         assert [m for m, _ in api.calls][-2:] == ["sendMessage", "sendPoll"]
+
+
+async def test_an_answer_to_an_outdated_poll_is_refused_and_not_logged(storage, engine):
+    service = CoachService(storage, engine, default_locale="en")
+    async with recorded_application(service) as (app, api):
+        await open_quiz(app, api, REP)
+        await feed(app, message_update(REP, "hm?", language_code="en"))  # the same question asked again
+        first, again = poll_ids(api, REP)
+        question = engine.pack.lessons[0].quiz[0]
+        await feed(app, poll_answer_update(REP, again, [question.correct]))
+        assert "Right" in api.sent(REP)[-1]["text"]
+        await feed(app, poll_answer_update(REP, first, [question.correct]))  # that question is answered
+        assert api.sent(REP)[-1]["text"].startswith(engine.ui("en")("common.button_expired"))
+        answers = storage.quiz_answers(storage.find_user("telegram", str(REP)).id)
+        assert [(a["question"], a["correct"]) for a in answers] == [(0, 1)]
+
+
+def test_a_quiz_survives_the_outbox():
+    quiz = Quiz("five_myths:1", "2/3 · 哪一种？", ("甲", "乙 & <丙>"), 1, "因为……")
+    reply = Reply(
+        "2/3 · 哪一种？", (Button("answer", "甲", "0"), Button("answer", "乙", "1")), None, 7, "question", 3, quiz
+    )
+    assert reply_from_json(reply_to_json(reply)) == reply
+    plain = Reply("hello")
+    assert "quiz" not in reply_to_json(plain) and reply_from_json(reply_to_json(plain)) == plain
