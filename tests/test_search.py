@@ -216,3 +216,16 @@ def test_a_flow_whose_argument_names_no_trigger_is_refused_with_file_and_field(p
     with pytest.raises(FlowError) as refused:
         Engine(pack, flow_dirs=(tmp_path,))
     assert f"{broken}: argument: no trigger 'qurey' in the machine" in [str(p) for p in refused.value.problems]
+
+
+def test_the_packs_own_lessons_are_found_with_the_objection_cards(service, pack):
+    """The issue's four searches, on the content pack as shipped (not a fixture)."""
+    myths = pack.lesson("five_myths").title
+    shared = pack.lesson("shared_interest").title
+    margin = next(o for o in pack.objections if o.id == "margin_too_low")
+    assert any(myths["zh"] in label for label in learner(service, "w1").send("/search 五个误区").labels[:3])
+    assert any(myths["en"] in label for label in learner(service, "w2", "en").send("/search myths").labels[:3])
+    for words, locale in (("利润", "zh"), ("margin", "en")):
+        labels = learner(service, f"w-{locale}", locale).send(f"/search {words}").labels
+        assert any(shared[locale][:12] in label for label in labels), (words, labels)  # labels are cut to fit
+        assert any(margin.text[locale][:6] in label for label in labels), (words, labels)
