@@ -125,7 +125,7 @@ class Engine:
                     label = ui(spec.label, **{**context, **choice.vars}) if spec.label else choice.label
                     buttons.append(Button(spec.pressed, label, choice.arg))
             else:
-                buttons.append(Button(spec.pressed, ui(spec.label, **context)))
+                buttons.append(Button(spec.pressed, ui(spec.label, **context), spec.arg))
         return tuple(buttons)
 
     def _window_reply(self, flow: Flow, model: FlowSession, version: int, prefix: str = "") -> Reply:
@@ -235,7 +235,7 @@ class Engine:
         ui = self.ui(user.locale)
         name = event.name
         if name in self.flow_by_command:
-            return self._start_flow(user, session, self.flow_by_command[name], paused, reader)
+            return self._start_flow(user, session, self.flow_by_command[name], paused, reader, event.arg)
         if name in self.app_commands:
             return self.app_commands[name](app_commands.Shell(self, user, session, paused), event.arg)
         return Outcome([Reply(ui("common.unknown_command", command=name[:64]))])
@@ -247,6 +247,7 @@ class Engine:
         flow: Flow,
         paused: tuple[SessionRecord, ...],
         reader: Reader | None,
+        arg: str = "",
     ) -> Outcome:
         """Continue the user's session of this flow if they have one, else start one (pausing theirs)."""
         ui = self.ui(user.locale)
@@ -257,8 +258,10 @@ class Engine:
         if session is not None:  # the practice in progress is paused, not lost
             replies.append(Reply(ui("common.paused_flow", command=self.flows[session.flow].command)))
         model = self._model(SessionRecord(None, flow.name, flow.machine.initial, {}), user, reader)
-        if flow.on_start:
-            getattr(model, flow.on_start)()
+        if flow.on_start:  # given the command's argument, if any; it may name a trigger to fire at once
+            start = getattr(model, flow.on_start)
+            if trigger := (start(arg=arg) if arg else start()):
+                flow.machine.events[trigger].trigger(model)
         replies.append(self._window_reply(flow, model, 0))
         return Outcome(replies, SessionRecord(None, flow.name, model.state, model.data), list(model.effects))
 

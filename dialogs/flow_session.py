@@ -72,6 +72,8 @@ class Reader(Protocol):
 
     def drill_cards(self) -> tuple[DrillCard, ...]: ...
 
+    def last_closed_session(self, flow: str) -> Any | None: ...  # a SessionRecord: finished or cancelled
+
 
 @dataclass(frozen=True)
 class UserFacts:
@@ -81,6 +83,9 @@ class UserFacts:
 
     def drill_cards(self) -> tuple[DrillCard, ...]:
         return self.user.cards
+
+    def last_closed_session(self, flow: str) -> Any | None:
+        return None
 
 
 @dataclass
@@ -102,6 +107,11 @@ class FlowContext:
         if self._cards is None:
             self._cards = tuple((self.reader or UserFacts(self.user)).drill_cards())
         return self._cards
+
+    def last_closed_session(self, flow: str):
+        """The learner's most recent session of `flow` that is no longer active (finished or cancelled)."""
+        read = getattr(self.reader or UserFacts(self.user), "last_closed_session", None)
+        return read(flow) if read else None  # a reader that keeps no sessions: nothing to resume
 
 
 class FlowSession:

@@ -3,7 +3,8 @@
 Templates must render with every product and dealer within Telegram's limit; ids
 must be unique and every reference must resolve; interface strings must exist and
 use only the variables the bot provides (knowledge/ui_contract.py); drill rating
-thresholds must rise. `check_parts` runs them all over what the loader read.
+thresholds must rise; a persona or product must not be told two ways (knowledge/consistency.py).
+`check_parts` runs them all over what the loader read.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import TemplateError
 
 from knowledge import templates
+from knowledge.consistency import check_consistency
 from knowledge.loader import Parts
 from knowledge.schema import LOCALES, STEP_IDS, TELEGRAM_MESSAGE_LIMIT, Problem, Text, template_context
 from knowledge.ui_contract import UI_VARIABLES
@@ -67,6 +69,8 @@ def _templates_in(data: Any, pattern: tuple, path: str = ""):
 TEMPLATE_FIELDS: dict[str, list[tuple]] = {
     "steps/": [("model_scripts", "*", "template", "LOCALE"), ("scenarios", "*", "LOCALE")],
     "dealers.yaml": [
+        ("dealers", "*", "profile", "LOCALE"),
+        ("dealers", "*", "temperament", "LOCALE"),
         ("dealers", "*", "opening_lines", "*", "LOCALE"),
         ("dealers", "*", "reactions", "*", "*", "LOCALE"),
     ],
@@ -211,3 +215,4 @@ def check_parts(parts: Parts, problems: list[Problem]) -> None:
     _check_ui(parts.ui, problems)
     _check_drill(parts, problems)
     _check_reactions(parts, problems)
+    check_consistency(parts, problems)

@@ -107,7 +107,9 @@ def test_cancel_and_help_work_in_every_state(service, rep):
     learner.send("/cancel")
     assert "不需要取消" in learner.text
     learner.send("/train")
-    assert "五步沟通课程" in learner.text  # a fresh course after cancelling
+    assert "接着上次的课程" in learner.text  # the cancelled course is offered back ...
+    learner.press("从头开始")
+    assert "五步沟通课程" in learner.text  # ... or a fresh one
 
 
 def test_old_and_forged_buttons_get_an_expired_message_and_the_current_step(service, rep):
