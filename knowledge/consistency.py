@@ -11,7 +11,9 @@ every text that is shown for a persona, with that persona, and reports:
   contexts, plans, profiles; quoted speech is left out, since a persona may talk of others);
   in an objection card's tips (generic text shared by personas) it is reported as a warning;
 - a template that presents a tier together with a promise (a selling point) that needs a
-  feature the tier does not include.
+  feature the tier does not include;
+- a model visit whose parts disagree: the first agreement model a persona sees sums up a worry
+  (`dealer.concerns[n]`) that the objection model before it never handled.
 
 knowledge/checks.py runs it with the other cross-checks (`coach kb check`).
 """
@@ -287,6 +289,26 @@ def _feature_references(parts: Parts, problems: list[Problem]) -> None:
                 )
 
 
+CONCERN = re.compile(r"dealer\.concerns\[(\d+)\]")
+
+
+def _story_problems(parts: Parts, problems: list[Problem]) -> None:
+    """The model visit is one story (the role-play shows each step's first model in turn)."""
+    steps = {step.id: (rel, step) for rel, step in parts.steps}
+    if "objection_handling" not in steps or "agreement" not in steps:
+        return
+    for dealer in parts.dealers:
+        handled = steps["objection_handling"][1].scripts_for(dealer.id)[0].template
+        rel, agreement = steps["agreement"]
+        summed_up = agreement.scripts_for(dealer.id)[0]
+        index = agreement.model_scripts.index(summed_up)
+        for locale in LOCALES:
+            unhandled = set(CONCERN.findall(summed_up.template[locale])) - set(CONCERN.findall(handled[locale]))
+            for n in sorted(unhandled):
+                message = f"for {dealer.id!r}, sums up concerns[{n}], which the objection model before it never handles"
+                problems.append(Problem(rel, f"model_scripts[{index}].template.{locale}", message))
+
+
 def check_consistency(parts: Parts, problems: list[Problem]) -> None:
     """Every consistency check over a read pack; problems are appended to `problems`."""
     if not parts.products or not parts.dealers:
@@ -295,3 +317,4 @@ def check_consistency(parts: Parts, problems: list[Problem]) -> None:
     _persona_problems(parts, problems)
     _tip_warnings(parts, problems)
     _tier_problems(parts, problems)
+    _story_problems(parts, problems)

@@ -196,6 +196,7 @@ def test_kb_check_catches_a_persona_told_two_ways(broken):
         agreement,
         lambda d: d["scenarios"][1].update(en="Sell {{ product.pricing[1] }}: {{ product.selling_points[0] }}"),
     )
+    edit(agreement, lambda d: d["model_scripts"][0]["template"].update(zh="你：您担心的{{ dealer.concerns[0] }}……"))
 
     out = run_check(str(root)).stdout
     assert "dealers.yaml: dealers[0].reactions.agreement.good.zh: shown for 'wang_ideal' but names '刘店长'" in out
@@ -209,6 +210,10 @@ def test_kb_check_catches_a_persona_told_two_ways(broken):
     assert (
         f"{agreement}: scenarios[1].en: with product 'home_fiber', presents pricing[1] with selling_points[0], "
         "which needs mesh_wifi: not in that tier" in out
+    )
+    assert (
+        f"{agreement}: model_scripts[0].template.zh: for 'wang_ideal', sums up concerns[0], "
+        "which the objection model before it never handles" in out
     )
 
 
