@@ -171,7 +171,6 @@ class CourseSession(FlowSession):
             "number": STEP_IDS.index(self.step.id) + 1,
             "total": len(STEP_IDS),
             "step": self.local(self.step),
-            "dealer": self.local(self.dealer.name),
         }
 
     def resume_view(self) -> dict[str, Any]:
