@@ -94,8 +94,9 @@ def cmd_kb_check(args, settings: Settings) -> int:
     problems = check_pack(root)
     for problem in problems:
         print(f"{root}/{problem}")
-    if problems:
-        print(f"{len(problems)} problem(s) in {root}", file=sys.stderr)
+    errors = [p for p in problems if not p.warning]
+    if errors:
+        print(f"{len(errors)} problem(s) in {root}", file=sys.stderr)
         return 1
     pack = load_pack(root)
     flow_problems = check_all_flows(pack)
@@ -104,9 +105,10 @@ def cmd_kb_check(args, settings: Settings) -> int:
     if flow_problems:
         print(f"{len(flow_problems)} problem(s) in the flows", file=sys.stderr)
         return 1
+    warnings = f", {len(problems)} warning(s)" if problems else ""
     print(
         f"{root}: ok — {len(pack.steps)} steps, {len(pack.products)} products, "
-        f"{len(pack.dealers)} dealers, {len(pack.ui)} interface strings"
+        f"{len(pack.dealers)} dealers, {len(pack.ui)} interface strings{warnings}"
     )
     return 0
 

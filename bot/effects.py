@@ -51,6 +51,10 @@ class StorageReader:
         with self.lock or nullcontext():
             return tuple(self.storage.result_cards(self.user_id))
 
+    def last_closed_session(self, flow: str) -> SessionRecord | None:
+        with self.lock or nullcontext():
+            return self.storage.last_closed_session(self.user_id, flow)
+
 
 @dataclass(frozen=True)
 class Turn:

@@ -604,6 +604,15 @@ class Storage:
         ).fetchall()
         return [SessionRecord(r[0], r[1], r[2], json.loads(r[3] or "{}"), r[4], r[5]) for r in rows]
 
+    def last_closed_session(self, user_id: int, flow: str) -> SessionRecord | None:
+        """The user's most recently used session of `flow` that is finished or cancelled."""
+        row = self.db.execute(
+            "SELECT id, flow, state, data, status, version FROM sessions"
+            " WHERE user_id = ? AND flow = ? AND status != 'active' ORDER BY touched DESC LIMIT 1",
+            [user_id, flow],
+        ).fetchone()
+        return SessionRecord(row[0], row[1], row[2], json.loads(row[3] or "{}"), row[4], row[5]) if row else None
+
     def session_versions(self, user_id: int) -> list[tuple[int, int]]:
         """(id, version) of a user's active sessions: what a turn checks before it saves."""
         return self.db.execute(

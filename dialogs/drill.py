@@ -6,8 +6,16 @@ an answer the score becomes an FSRS rating and the card is rescheduled, so a
 good answer pushes the next review further out than a poor one. Cards added
 by a role-play (objections handled poorly there) come first.
 
+A card can be answered again at once ("try again" after the feedback): the retry is
+scored and shown, but the schedule stays as the first answer set it, since spaced
+repetition measures recall, and a second answer after reading the model is practice.
+
+A card is shown as said by a persona who raises it (dealers.yaml `objections`), so its
+names and facts fit; a card no persona raises (the customer deck) uses the first persona.
+
 Session data: round (objection ids for this sitting), index, reviewed
-([{id, score}]), last (the last scored answer, for the feedback screen).
+([{id, score}]), last (the last scored answer, for the feedback screen), retrying
+(the current card is being answered again).
 """
 
 from __future__ import annotations
@@ -16,10 +24,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fsrs import Card, Rating, Scheduler
+from markupsafe import Markup
 
 from dialogs.effects import ChangeSetting, RecordScore, SaveDrillCard
 from dialogs.flow_session import DrillCard, FlowSession
-from knowledge.pack import Pack, template_context
+from knowledge.pack import Dealer, Pack, template_context
 from knowledge.schema import Ratings
 from knowledge.templates import render
 
@@ -85,6 +94,11 @@ def interval(now: datetime, due: datetime) -> dict[str, Any]:
     return {"value": max(1, round(seconds / 60)), "unit": "minutes"}
 
 
+def card_persona(pack: Pack, objection_id: str) -> Dealer:
+    """The persona a card is shown as said by: the first who raises it, else the first persona."""
+    return next((d for d in pack.dealers if objection_id in d.objections), pack.dealers[0])
+
+
 class DrillSession(FlowSession):
     # --- facts ------------------------------------------------------------------
 
@@ -130,15 +144,25 @@ class DrillSession(FlowSession):
     def score_card(self, text: str = "", **_):
         card = self._card(self.current)
         result = self.ctx.scorer.score_objection(card.objection_id, text, self.ctx.locale)
-        updated = review(card, result.score, self.ctx.now, self.ctx.pack.drill.ratings)
-        self.effects += [RecordScore(result), SaveDrillCard(updated)]
-        self.data.setdefault("reviewed", []).append({"id": card.objection_id, "score": result.score})
+        self.effects.append(RecordScore(result))
+        if self.data.pop("retrying", False):  # practice after the feedback: the schedule stays as it was
+            due = self.data["last"]["due"]
+            attempt = self.data["last"].get("attempt", 1) + 1
+        else:
+            updated = review(card, result.score, self.ctx.now, self.ctx.pack.drill.ratings)
+            self.effects.append(SaveDrillCard(updated))
+            self.data.setdefault("reviewed", []).append({"id": card.objection_id, "score": result.score})
+            due, attempt = updated.due.isoformat(), 1
         self.data["last"] = {
             "id": card.objection_id,
             "score": result.score,
-            "due": updated.due.isoformat(),
+            "due": due,
+            "attempt": attempt,
             "checks": [{"id": c.id, "passed": c.passed, "evidence": c.evidence} for c in result.checks],
         }
+
+    def retry_card(self, **_):
+        self.data["retrying"] = True
 
     def advance(self, **_):
         self.data["index"] = self.data.get("index", 0) + 1
@@ -151,7 +175,7 @@ class DrillSession(FlowSession):
     def _objection_vars(self, objection_id: str) -> dict[str, Any]:
         pack, locale = self.ctx.pack, self.ctx.locale
         objection = pack.objection(objection_id)
-        context = template_context(pack.products[0], pack.dealers[0], locale)
+        context = template_context(pack.products[0], card_persona(pack, objection_id), locale)
         return {
             "deck": objection.deck,
             "context": render(objection.context[locale], **context),
@@ -174,11 +198,14 @@ class DrillSession(FlowSession):
         }
 
     def card_view(self) -> dict[str, Any]:
-        return {
+        view = {
             **self._objection_vars(self.current),
             "number": self.data.get("index", 0) + 1,
             "count": len(self.data["round"]),
         }
+        if self.data.get("retrying"):  # the same card again: say so, and that the schedule is unchanged
+            view["context"] = Markup(self.ctx.ui("drill.retry_note")) + " " + view["context"]
+        return view
 
     def feedback_view(self) -> dict[str, Any]:
         last = self.data["last"]
@@ -190,6 +217,7 @@ class DrillSession(FlowSession):
             "pass_mark": pass_mark,
             "checks": self.explain_checks("objection", last["id"], last["checks"]),
             "next_review": interval(self.ctx.now, datetime.fromisoformat(last["due"])),
+            "attempt": last.get("attempt", 1),
         }
 
     def done_view(self) -> dict[str, Any]:

@@ -140,7 +140,7 @@ class Engine:
                     label = ui(spec.label, **{**context, **choice.vars}) if spec.label else choice.label
                     buttons.append(Button(spec.pressed, label, choice.arg))
             else:
-                buttons.append(Button(spec.pressed, ui(spec.label, **context)))
+                buttons.append(Button(spec.pressed, ui(spec.label, **context), spec.arg))
         return tuple(buttons)
 
     def _window_reply(self, flow: Flow, model: FlowSession, version: int, prefix: str = "") -> Reply:
@@ -288,8 +288,10 @@ class Engine:
         if session is not None and session.flow != flow.name:  # the practice in progress is paused, not lost
             replies.append(Reply(ui("common.paused_flow", command=self.flows[session.flow].command)))
         model = self._model(SessionRecord(None, flow.name, flow.machine.initial, {}), user, reader)
-        if flow.on_start:  # it may move the new session on (self.state), e.g. when `arg` answers the first question
-            getattr(model, flow.on_start)(arg=arg)
+        # on_start is given the command's argument; it may move the session on (self.state), or name a
+        # trigger to fire at once
+        if flow.on_start and (trigger := getattr(model, flow.on_start)(arg=arg)):
+            flow.machine.events[trigger].trigger(model)
         previous = same_flow[0] if same_flow else None
         version = previous.version + 1 if previous else 0
         replies.append(self._window_reply(flow, model, version))

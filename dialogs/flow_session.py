@@ -82,6 +82,8 @@ class Reader(Protocol):
     def quiz_results(self) -> dict[str, dict[int, bool]]: ...  # lesson -> question -> last answer right
     def result_cards(self) -> tuple[ResultCard, ...]: ...
 
+    def last_closed_session(self, flow: str) -> Any | None: ...  # a SessionRecord: finished or cancelled
+
 
 @dataclass(frozen=True)
 class UserFacts:
@@ -97,6 +99,9 @@ class UserFacts:
 
     def result_cards(self) -> tuple[ResultCard, ...]:
         return ()
+
+    def last_closed_session(self, flow: str) -> Any | None:
+        return None
 
 
 @dataclass
@@ -130,6 +135,11 @@ class FlowContext:
             reader = self.reader if hasattr(self.reader, "result_cards") else UserFacts(self.user)
             self._result_cards = tuple(reader.result_cards())
         return self._result_cards
+
+    def last_closed_session(self, flow: str):
+        """The learner's most recent session of `flow` that is no longer active (finished or cancelled)."""
+        read = getattr(self.reader or UserFacts(self.user), "last_closed_session", None)
+        return read(flow) if read else None  # a reader that keeps no sessions: nothing to resume
 
 
 class FlowSession:

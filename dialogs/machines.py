@@ -7,7 +7,8 @@ declaration of one dialog; docs/adding-a-flow.md walks through one:
     menu_order, menu    its place in the start menu, and whether it is listed there at all
     session             `module:Class`, the session model with the flow's callbacks and getters
                         (a module next to the flow file is found there first)
-    on_start            optional: a method run when a new session starts
+    on_start            optional: a method run when a new session starts, given the command's
+                        argument; it may return a trigger to fire at once (or None)
     argument            optional: the trigger a command's words fire, as typed text (`/search 利润`), in the
                         user's session of this flow or a new one
     machine             the keyword arguments of `transitions.Machine` (states, transitions, initial)
@@ -25,8 +26,9 @@ declaration of one dialog; docs/adding-a-flow.md walks through one:
                         flow that shows other people's data (forgetting them must not leave copies)
 
 A button is a trigger name (label `button.<trigger>`), or a mapping: `trigger` or `command`,
-`label` (a ui key, rendered with the window's variables), `choices` (a getter returning
-`Choice` items: one button each), `when` / `unless` (a condition method: shown only if true / false).
+`arg` (a command button's argument), `label` (a ui key, rendered with the window's
+variables), `choices` (a getter returning `Choice` items: one button each), `when` / `unless`
+(a condition method: shown only if true / false).
 
 Sessions are not added to the machine; an event is fired with
 `machine.events[trigger].trigger(session_model, ...)`, so ten thousand sessions
@@ -56,7 +58,7 @@ FLOW_KEYS = {"name", "command", "menu_order", "menu", "session", "on_start", "ma
 WINDOW_KEYS = {"text", "getter", "buttons", "free_text", "final", "attachment", "takes", "quiz"}
 TAKES = ("text", "number")  # what a window's free text is: words (an answer), or a number (a score)
 AUDIENCES = ("everyone", "managers")  # managers: managers and admins only (users.role)
-BUTTON_KEYS = {"trigger", "command", "label", "choices", "when", "unless"}
+BUTTON_KEYS = {"trigger", "command", "arg", "label", "choices", "when", "unless"}
 YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -78,6 +80,7 @@ class ButtonSpec:
     choices: str | None = None
     when: str | None = None
     unless: str | None = None
+    arg: str = ""  # for a command button: the command's argument (`/train weak`)
 
     @property
     def pressed(self) -> str:
@@ -144,7 +147,8 @@ def _button(raw: Any, where: str, rel: str, problems: list[Problem]) -> ButtonSp
     label = raw.get("label") or (f"button.{trigger}" if trigger else f"button.menu_{command}")
     if raw.get("choices") and "label" not in raw:
         label = ""  # each choice brings its own label
-    return ButtonSpec(trigger, command, label, raw.get("choices"), raw.get("when"), raw.get("unless"))
+    arg = str(raw.get("arg") or "")
+    return ButtonSpec(trigger, command, label, raw.get("choices"), raw.get("when"), raw.get("unless"), arg)
 
 
 def _window(raw: Any, where: str, rel: str, problems: list[Problem]) -> Window | None:

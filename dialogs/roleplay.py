@@ -170,7 +170,7 @@ class RoleplaySession(FlowSession):
             "number": page + 1,
             "total": len(STEP_IDS),
             "step": self.local(step),
-            "script": self._render(step.model_scripts[0].template),
+            "script": self._render(step.scripts_for(self.dealer.id)[0].template),
         }
 
     def _dealer_says(self) -> str:
@@ -214,7 +214,7 @@ class RoleplaySession(FlowSession):
                 source = (
                     pack.objection(key).model_answer
                     if kind == "objection"
-                    else pack.step(step_id).model_scripts[0].template
+                    else pack.step(step_id).scripts_for(self.dealer.id)[0].template
                 )
                 models.append({"title": title, "text": self._render(source)})
         return {

@@ -5,7 +5,8 @@ must be unique and every reference must resolve; interface strings must exist an
 use only the variables the bot provides (knowledge/ui_contract.py); drill rating
 thresholds must rise; every module of the course outline must be taught by a lesson,
 every lesson's pages must fit a phone screen, its quiz Telegram's poll limits and its
-practice name something that exists. `check_parts` runs them all over what the loader read.
+practice name something that exists; a persona or product must not be told two ways
+(knowledge/consistency.py). `check_parts` runs them all over what the loader read.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import TemplateError
 
 from knowledge import templates
+from knowledge.consistency import check_consistency
 from knowledge.loader import Parts
 from knowledge.schema import (
     LOCALES,
@@ -81,6 +83,8 @@ def _templates_in(data: Any, pattern: tuple, path: str = ""):
 TEMPLATE_FIELDS: dict[str, list[tuple]] = {
     "steps/": [("model_scripts", "*", "template", "LOCALE"), ("scenarios", "*", "LOCALE")],
     "dealers.yaml": [
+        ("dealers", "*", "profile", "LOCALE"),
+        ("dealers", "*", "temperament", "LOCALE"),
         ("dealers", "*", "opening_lines", "*", "LOCALE"),
         ("dealers", "*", "reactions", "*", "*", "LOCALE"),
     ],
@@ -362,3 +366,4 @@ def check_parts(parts: Parts, problems: list[Problem]) -> None:
     _check_reactions(parts, problems)
     _check_lessons(parts, problems)
     _check_toolkit(parts, problems)
+    check_consistency(parts, problems)

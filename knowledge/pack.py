@@ -145,8 +145,8 @@ def load_pack(root: Path | str | None = None) -> Pack:
     """Load and validate a pack (default: COACH_KNOWLEDGE_DIR or the shipped one); raises PackError."""
     root = Path(root or os.environ.get("COACH_KNOWLEDGE_DIR") or DEFAULT_DIR)
     parts, problems = _read(root)
-    if problems:
-        raise PackError(problems)
+    if any(not p.warning for p in problems):
+        raise PackError([p for p in problems if not p.warning])
     order = {step_id: i for i, step_id in enumerate(STEP_IDS)}
     return Pack(
         root=root,

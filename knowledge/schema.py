@@ -68,6 +68,19 @@ class Technique(Strict):
 class ModelScript(Strict):
     title: Text
     template: Text
+    dealers: list[Slug] = []  # written for these personas only; empty: for every persona without its own
+
+
+class Scenario(Text):
+    """A practice prompt (a template), for every persona or, with `dealers`, only for those named."""
+
+    dealers: list[Slug] = []
+
+
+def for_persona(items: list, dealer_id: str) -> list:
+    """The items written for this persona if there are any, else the generic ones (no `dealers`)."""
+    own = [item for item in items if dealer_id in item.dealers]
+    return own or [item for item in items if not item.dealers]
 
 
 class Check(Strict):
@@ -90,13 +103,32 @@ class Step(Strict):
     techniques: list[Technique] = Field(min_length=3)
     mistakes: list[Text] = Field(min_length=2)
     model_scripts: list[ModelScript] = Field(min_length=2)
-    scenarios: list[Text] = Field(min_length=2)
+    scenarios: list[Scenario] = Field(min_length=2)
     rubric: list[Check] = Field(min_length=4)
+
+    def scripts_for(self, dealer_id: str) -> list[ModelScript]:
+        return for_persona(self.model_scripts, dealer_id)
+
+    def scenarios_for(self, dealer_id: str) -> list[Scenario]:
+        return for_persona(self.scenarios, dealer_id)
 
 
 class Feature(Strict):
+    id: Slug  # named by the tiers that include it and the promises that need it
     name: Text
     detail: Text
+
+
+class Tier(Text):
+    """A pricing line; a tier (not a note on terms) lists the features it includes."""
+
+    includes: list[Slug] = []
+
+
+class Promise(Text):
+    """A selling point, and the features it holds only with (a tier without them must not promise it)."""
+
+    needs: list[Slug] = []
 
 
 class ProductScenario(Strict):
@@ -110,9 +142,9 @@ class Product(Strict):
     name: Text
     tagline: Text
     features: list[Feature] = Field(min_length=2)
-    pricing: list[Text] = Field(min_length=1)
+    pricing: list[Tier] = Field(min_length=1)
     scenarios: list[ProductScenario] = Field(min_length=1)
-    selling_points: list[Text] = Field(min_length=2)
+    selling_points: list[Promise] = Field(min_length=2)
 
 
 class ManProfile(Strict):
@@ -150,10 +182,28 @@ class ReactionsFile(Strict):
     reactions: dict[Slug, PersonaReactions]
 
 
+class PersonaFacts(Strict):
+    """What is true of a persona, declared once: templates read these (`dealer.facts.age`) instead of
+    retyping them, and `coach kb check` finds a text that contradicts one (knowledge/consistency.py)."""
+
+    gender: Literal["female", "male"]
+    age: int | None = Field(default=None, ge=16, le=99)
+    shop_area_m2: int | None = Field(default=None, ge=1)  # one shop or stall, in square metres
+    staff: int | None = Field(default=None, ge=0)  # people working for the persona in the shop
+    meeting_minutes: int | None = Field(default=None, ge=1)  # the longest meeting the persona grants
+
+
+PRONOUNS = {  # English pronouns by declared gender, for templates: {{ dealer.he }}, {{ dealer.his }}
+    "female": {"he": "she", "him": "her", "his": "her", "He": "She", "His": "Her", "ta": "她"},
+    "male": {"he": "he", "him": "him", "his": "his", "He": "He", "His": "His", "ta": "他"},
+}
+
+
 class Dealer(Strict):
     id: Slug
     name: Text
     shop: Text
+    facts: PersonaFacts
     man: ManProfile
     profile: Text
     temperament: Text
@@ -471,10 +521,11 @@ class Problem:
     file: str
     field: str
     message: str
+    warning: bool = False  # reported by `coach kb check`, but the pack still loads
 
     def __str__(self) -> str:
         where = f"{self.file}: {self.field}" if self.field else self.file
-        return f"{where}: {self.message}"
+        return f"{where}: {'warning: ' if self.warning else ''}{self.message}"
 
 
 class PackError(Exception):
@@ -490,14 +541,26 @@ def localize(value: Any, locale: str) -> Any:
     if isinstance(value, BaseModel):
         value = value.model_dump()
     if isinstance(value, dict):
-        if set(value) == set(LOCALES):
-            return value[locale]
+        if set(LOCALES) <= set(value) and all(isinstance(value[k], str) for k in LOCALES):
+            return value[locale]  # a text (its other keys, such as a tier's `includes`, are not for reading)
         return {k: localize(v, locale) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [localize(v, locale) for v in value]
     return value
 
 
+# A persona's own texts that may read its facts ({{ dealer.facts.age }}): rendered before other templates see them.
+PERSONA_TEMPLATES = ("profile", "temperament")
+
+
+def persona_context(dealer: Dealer, locale: str) -> dict[str, Any]:
+    """A persona as templates see it: its fields in one locale, its pronouns, its own texts rendered."""
+    from knowledge.templates import render  # templates.py imports nothing from here; the import is local
+
+    plain = {**localize(dealer, locale), **PRONOUNS[dealer.facts.gender]}
+    return plain | {field: str(render(plain[field], dealer=plain)) for field in PERSONA_TEMPLATES}
+
+
 def template_context(product: Product, dealer: Dealer, locale: str) -> dict[str, Any]:
     """The variables every step template (model script, practice prompt) may use."""
-    return {"product": localize(product, locale), "dealer": localize(dealer, locale)}
+    return {"product": localize(product, locale), "dealer": persona_context(dealer, locale)}

@@ -45,7 +45,8 @@ def test_full_course_in_each_language(service, pack, storage, locale):
         assert step.title[locale] in learner.text and f"{number}" in learner.text
         assert step.techniques[0].name[locale] in learner.text  # the explanation shows the techniques
         learner.press(BUTTONS[locale]["model"])
-        assert step.model_scripts[0].title[locale] in learner.text
+        dealer = next(d for d in pack.dealers if f"{d.name[locale]}" in learner.text.splitlines()[1])
+        assert step.scripts_for(dealer.id)[0].title[locale] in learner.text  # the first model written for them
         learner.press(BUTTONS[locale]["practise"])
         learner.send(best_answer(step_id, locale))
         reply = learner.last
@@ -107,7 +108,9 @@ def test_cancel_and_help_work_in_every_state(service, rep):
     learner.send("/cancel")
     assert "不需要取消" in learner.text
     learner.send("/train")
-    assert "五步沟通课程" in learner.text  # a fresh course after cancelling
+    assert "接着上次的课程" in learner.text  # the cancelled course is offered back ...
+    learner.press("从头开始")
+    assert "五步沟通课程" in learner.text  # ... or a fresh one
 
 
 def test_old_and_forged_buttons_get_an_expired_message_and_the_current_step(service, rep):

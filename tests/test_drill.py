@@ -6,6 +6,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from bot.service import CoachService, Identity
+from dialogs.drill import card_persona
 from dialogs.engine import Engine
 from knowledge.pack import template_context
 from knowledge.templates import render
@@ -20,14 +21,18 @@ class Clock:
         return self.now
 
 
+def shown_as(pack, objection_id, field, locale="zh"):
+    """A card's text as the drill shows it: said by a persona who raises the card."""
+    context = template_context(pack.products[0], card_persona(pack, objection_id), locale)
+    return plain(render(getattr(pack.objection(objection_id), field)[locale], **context))
+
+
 def card_text(pack, objection_id, locale="zh"):
-    o = pack.objection(objection_id)
-    return plain(render(o.text[locale], **template_context(pack.products[0], pack.dealers[0], locale)))
+    return shown_as(pack, objection_id, "text", locale)
 
 
 def model_answer(pack, objection_id, locale="zh"):
-    o = pack.objection(objection_id)
-    return plain(render(o.model_answer[locale], **template_context(pack.products[0], pack.dealers[0], locale)))
+    return shown_as(pack, objection_id, "model_answer", locale)
 
 
 def current_card(pack, learner) -> str:

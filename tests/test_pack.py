@@ -166,3 +166,62 @@ def test_reactions_must_answer_known_personas_and_checks(broken):
     assert "reactions.yaml: reactions.wang_ideal.passed.small_talk: no rubric check" in out
     assert "reactions.yaml: reactions.wang_ideal.missed.clarify.en: template error" in out and "nickname" in out
     assert "reactions.yaml: reactions.mr_nobody: no dealer persona 'mr_nobody'" in out
+
+
+def _dealer_index(data, dealer_id):
+    return next(i for i, d in enumerate(data["dealers"]) if d["id"] == dealer_id)
+
+
+def test_shipped_personas_declare_their_facts_once(pack):
+    wu = pack.dealer("wu_franchise")
+    assert (wu.facts.gender, wu.facts.age, wu.facts.shop_area_m2) == ("female", 26, 15)
+    assert pack.dealer("zhao_established").facts.meeting_minutes == 20
+    for dealer_id in ("wu_franchise", "chen_community"):  # the profile reads the fact instead of retyping it
+        raw = yaml.safe_load((DEFAULT_DIR / "dealers.yaml").read_text(encoding="utf-8"))["dealers"]
+        profile = next(d for d in raw if d["id"] == dealer_id)["profile"]
+        assert all("dealer.facts.shop_area_m2" in profile[locale] for locale in ("zh", "en"))
+
+
+def test_kb_check_catches_a_persona_told_two_ways(broken):
+    root, edit = broken
+    agreement = str(step_file(root, "agreement"))
+    wu = lambda d: d["dealers"][_dealer_index(d, "wu_franchise")]  # noqa: E731
+    wang = lambda d: d["dealers"][_dealer_index(d, "wang_ideal")]  # noqa: E731
+    edit("dealers.yaml", lambda d: wang(d)["reactions"]["agreement"]["good"].update(zh="行，刘店长那边我去说。"))
+    edit("dealers.yaml", lambda d: wu(d)["opening_lines"][0].update(zh="我这二十平米的小店，一天也就十来个人。"))
+    edit("dealers.yaml", lambda d: wu(d)["temperament"].update(en="Young and driven, he learns fast."))
+    edit("dealers.yaml", lambda d: d["dealers"][_dealer_index(d, "zhao_established")]["opening_lines"][0].update(
+        en="Please sit down. We have forty minutes."))  # fmt: skip
+    edit(
+        agreement,
+        lambda d: d["scenarios"][1].update(en="Sell {{ product.pricing[1] }}: {{ product.selling_points[0] }}"),
+    )
+    edit(agreement, lambda d: d["model_scripts"][0]["template"].update(zh="你：您担心的{{ dealer.concerns[0] }}……"))
+
+    out = run_check(str(root)).stdout
+    assert "dealers.yaml: dealers[0].reactions.agreement.good.zh: shown for 'wang_ideal' but names '刘店长'" in out
+    wu_at = "dealers.yaml: dealers[6]"
+    assert (
+        f"{wu_at}.opening_lines[0].zh: shown for 'wu_franchise': says '二十平米' but the declared shop size is 15"
+        in out
+    )
+    assert f"{wu_at}.temperament.en: about 'wu_franchise' (female) but says he" in out
+    assert "says 'forty minutes' but the declared meeting length is 20" in out
+    assert (
+        f"{agreement}: scenarios[1].en: with product 'home_fiber', presents pricing[1] with selling_points[0], "
+        "which needs mesh_wifi: not in that tier" in out
+    )
+    assert (
+        f"{agreement}: model_scripts[0].template.zh: for 'wang_ideal', sums up concerns[0], "
+        "which the objection model before it never handles" in out
+    )
+
+
+def test_a_warning_is_reported_but_the_pack_still_loads(broken):
+    root, edit = broken
+    cards = lambda d: next(o for o in d["objections"] if o["id"] == "myth_only_strong_dealers")  # noqa: E731
+    edit("objections.yaml", lambda d: cards(d)["checks"]["acknowledge"]["tip"].update(en="Tell him he is right."))
+    result = run_check(str(root))
+    assert result.returncode == 0
+    assert "checks.acknowledge.tip.en: warning: shown for 'chen_community' (female) but says he, him" in result.stdout
+    load_pack(root)
