@@ -31,7 +31,7 @@ def cmd_chat(args, settings: Settings) -> int:
         storage = Storage(args.db or settings.db_path)
     except StorageError as exc:
         return _fail(f"{exc}. Set COACH_DB or --db to a writable file.")
-    service = CoachService(storage, Engine(for_console(pack)), settings.locale)
+    service = CoachService(storage, Engine(for_console(pack), option_lines=True), settings.locale)
     identity = Identity("console", args.user, args.user)
     if args.locale:
         service.set_locale(identity, args.locale)
