@@ -73,6 +73,7 @@ class FakeBotApi:
                        "from": BOT_USER, "text": params["text"]}  # fmt: skip
             if params.get("reply_markup"):
                 message["reply_markup"] = params["reply_markup"]
+            self._add_reply_to(message, params)
             with self._changed:
                 self.messages[(params["chat_id"], message["message_id"])] = message
                 self.screens.append(dict(message))
@@ -146,6 +147,16 @@ class FakeBotApi:
         if reply.get("quote") and reply["quote"] not in quoted.get("text", ""):
             return "quote not found"
         return None
+
+    def _add_reply_to(self, message: dict, params: dict) -> None:
+        """A reply carries the message it answers (`reply_to_message`) and the part it quotes (`quote`)."""
+        reply = params.get("reply_parameters") or {}
+        answered = self.messages.get((reply.get("chat_id", params["chat_id"]), reply.get("message_id")))
+        if answered is None:
+            return
+        message["reply_to_message"] = {k: v for k, v in answered.items() if k != "reply_to_message"}
+        if reply.get("quote"):
+            message["quote"] = {"text": reply["quote"], "position": answered["text"].index(reply["quote"])}
 
     def note_message(self, message: dict) -> None:
         """A message a user sent (an update's), known from now on as Telegram knows it."""

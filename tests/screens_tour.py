@@ -106,11 +106,11 @@ def roleplay(t: Tour, locale: str, quality: int) -> None:
 def drill(t: Tour, locale: str) -> None:
     t.send("/drill")
     t.press("start" if t.has("start") else "extra")
-    for _ in range(3):
-        if t.last.state != "card":
-            break
+    for _ in range(3):  # a card takes the answer; its review offers the next card
         t.send(answer("objection_handling", locale, 2))
         _more_of_the_review(t)
+        if not t.has("next_card"):
+            break
         t.press("next_card")
 
 
