@@ -29,7 +29,7 @@ from dialogs.effects import RecordScore
 from dialogs.flow_check import check_flows
 from dialogs.flow_session import Button, DrillCard, FlowContext, FlowSession, Reader, User
 from dialogs.machines import Flow, FlowError, Window, load_flows
-from dialogs.paging import FOLD_TRIGGER, MORE_TRIGGER, folds, page_budget, page_from, pages_after
+from dialogs.paging import FOLD_TRIGGER, MORE_TRIGGER, folds, page_budget, page_from, pages_after, screen_lines
 from dialogs.review_lead import thing_to_fix
 from dialogs.scoring import Scorer
 from dialogs.turn import Event, Outcome, Reply, SessionRecord
@@ -160,9 +160,10 @@ class Engine:
         unfolded = [name for name in parts if name not in ("", part)]
         final = buttons + tuple(Button(FOLD_TRIGGER, ui(f"button.fold_{name}"), name) for name in unfolded)
         budget = page_budget(prefix) if start == 0 else page_budget("")
-        page, following = page_from(body, start, self._room(budget, len(final)))
+        more = Button(MORE_TRIGGER, ui("button.more", left=9))
+        page, following = page_from(body, start, self._room(budget, final))
         if following is not None and self.option_lines:
-            with_more = page_from(body, start, self._room(budget, 1))
+            with_more = page_from(body, start, self._room(budget, (more,)))
             page, following = with_more if with_more[1] is not None else (page, following)
         shown = f"{prefix}\n\n{page}" if prefix else page
         if following is None:
@@ -171,9 +172,12 @@ class Engine:
             Button(MORE_TRIGGER, ui("button.more", left=pages_after(body, following)), more_arg(part, following)),
         )
 
-    def _room(self, budget: int, options: int) -> int:
-        """Lines left for the text of a page, where its options print as lines (the console) too."""
-        return max(budget - options, MIN_PAGE_TEXT) if self.option_lines else budget
+    def _room(self, budget: int, options: tuple[Button, ...]) -> int:
+        """Lines left for the text of a page, where its options print as lines (`  [n] label`, the console)."""
+        if not self.option_lines:
+            return budget
+        taken = sum(screen_lines(f"  [{n}] {b.label}") for n, b in enumerate(options, start=1))
+        return max(budget - taken, MIN_PAGE_TEXT)
 
     def _typed_buttons(self, flow: Flow, model: FlowSession, version: int) -> tuple[Button, ...]:
         """Every button a label typed at this window may press: its own, its folds', and its "more"."""

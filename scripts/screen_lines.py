@@ -4,9 +4,9 @@
 
 Plays tests/screens_tour.py (the shell commands, a full course, a poor and a good
 role-play, a drill) through the service in each language, once with Telegram's
-wording and once with the console's, and measures every message with
-dialogs/paging.py (a line is 40 columns, a Chinese character takes two; the
-console also prints a line per numbered option). Prints, per run: messages,
+wording and once as `coach chat` prints it (text and numbered options), and
+measures every message with dialogs/paging.py (a line is 40 columns, a Chinese
+character takes two). Prints, per run: messages,
 the longest in lines, how many are over the limit, and the total lines read.
 """
 
@@ -17,13 +17,14 @@ import random
 import tempfile
 from pathlib import Path
 
+from bot.console.chat import ConsoleChat
 from bot.console.wording import for_console
 from bot.service import CoachService, Identity
 from bot.storage import Storage
 from dialogs.engine import Engine
 from dialogs.paging import screen_lines
 from knowledge.pack import load_pack
-from tests.screens_tour import ServiceFront, tour
+from tests.screens_tour import ConsoleFront, ConsoleRecorder, ServiceFront, tour
 
 
 def measure(front_end: str, locale: str, columns: int, db: Path) -> list[int]:
@@ -34,10 +35,14 @@ def measure(front_end: str, locale: str, columns: int, db: Path) -> list[int]:
     service = CoachService(storage, engine)
     who = Identity(front_end, f"tour-{locale}", "Li")
     service.set_locale(who, locale)
-    replies = tour(ServiceFront(service, who), locale)
+    if console:  # as `coach chat` prints them: text and numbered options
+        recorder = ConsoleRecorder()
+        tour(ConsoleFront(ConsoleChat(service, who, recorder), recorder), locale)
+        texts = recorder.printed
+    else:
+        texts = [r.text for r in tour(ServiceFront(service, who), locale)]
     storage.close()
-    options = (lambda r: len(r.buttons)) if front_end == "console" else (lambda r: 0)
-    return [screen_lines(r.text, columns) + options(r) for r in replies]
+    return [screen_lines(text, columns) for text in texts]
 
 
 def main() -> None:

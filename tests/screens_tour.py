@@ -2,7 +2,8 @@
 
 `tour(front, locale)` plays the tour through a front end (`send(text)` and
 `press(button, reply)`, each returning the replies seen: `ServiceFront` for the
-engine as the console drives it, tests/telegram_tour.py for Telegram) and
+engine as the console drives it, `ConsoleFront` for `coach chat` itself,
+tests/telegram_tour.py for Telegram) and
 returns every reply seen, in order. Long
 screens are read to the end with their "more" button before the tour goes on,
 so every page is seen. Used by tests/test_screens.py and scripts/screen_lines.py.
@@ -12,11 +13,13 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from bot.console.chat import ConsoleChat
+from bot.console.terminal import format_reply
 from bot.service import CoachService, Identity
 from dialogs.engine import Button, Event, Reply
 from dialogs.paging import FOLD_TRIGGER, MORE_TRIGGER
 from knowledge.pack import STEP_IDS
-from tests.helpers import load_labelled
+from tests.helpers import load_labelled, plain
 
 LABELLED = load_labelled()
 
@@ -42,6 +45,43 @@ class ServiceFront:
 
 def answer(step: str, locale: str, label: int) -> str:
     return next(a["text"] for a in LABELLED if a["step"] == step and a["locale"] == locale and a["label"] == label)
+
+
+class ConsoleRecorder:
+    """A console screen that keeps each message as printed, and the reply it printed."""
+
+    def __init__(self):
+        self.printed: list[str] = []
+        self.shown: list[Reply] = []
+
+    def show(self, reply: Reply) -> None:
+        self.printed.append(format_reply(reply))
+        self.shown.append(reply)
+
+    def say(self, text: str) -> None:
+        self.printed.append(plain(text))
+
+    def leave(self, text: str) -> None:
+        """Nothing to leave."""
+
+
+class ConsoleFront:
+    """The tour typed into `coach chat`: text as typed, a button by its number."""
+
+    def __init__(self, chat: ConsoleChat, recorder: ConsoleRecorder):
+        self.chat, self.recorder = chat, recorder
+
+    def _type(self, line: str) -> list[Reply]:
+        seen = len(self.recorder.shown)
+        self.chat.show(self.chat.service.handle(self.chat.identity, self.chat.event_for(line)))
+        return self.recorder.shown[seen:]
+
+    def send(self, text: str) -> list[Reply]:
+        return self._type(text)
+
+    def press(self, button: Button, reply: Reply) -> list[Reply]:
+        assert reply is self.chat.last, "the console presses the options of the last message only"
+        return self._type(str(list(reply.buttons).index(button) + 1))
 
 
 class Tour:
