@@ -30,12 +30,15 @@ class TelegramFront:
     def __init__(self, app, api: FakeBotApi, user_id: int, loop: asyncio.AbstractEventLoop, language: str):
         self.app, self.api, self.user_id, self.loop, self.language = app, api, user_id, loop, language
         self.updates = 0
+        # per update: what it was ("text", "press", "press on an answer") and the Bot API methods it cost
+        self.log: list[tuple[str, list[str]]] = []
         self._message_of: dict[int, int] = {}  # id(reply) -> the message it was read from
 
-    def _run(self, update: dict) -> list[Reply]:
-        seen = len(self.api.shown(self.user_id))
+    def _run(self, update: dict, kind: str = "text") -> list[Reply]:
+        seen, calls = len(self.api.shown(self.user_id)), len(self.api.calls)
         self.updates += 1
         asyncio.run_coroutine_threadsafe(feed(self.app, update), self.loop).result(timeout=60)
+        self.log.append((kind, [method for method, _ in self.api.calls[calls:]]))
         replies = []
         for message in self.api.shown(self.user_id)[seen:]:
             reply = reply_of(message)
@@ -48,7 +51,8 @@ class TelegramFront:
 
     def press(self, button: Button, reply: Reply) -> list[Reply]:
         message = self.api.messages[(self.user_id, self._message_of[id(reply)])]
-        return self._run(callback_update(self.user_id, encode_button(button, reply), message=dict(message)))
+        kind = "press on an answer" if "reply_to_message" in message else "press"
+        return self._run(callback_update(self.user_id, encode_button(button, reply), message=dict(message)), kind)
 
 
 async def run_tour(app, api: FakeBotApi, user_id: int, locale: str) -> tuple[list[Reply], TelegramFront]:
