@@ -29,7 +29,7 @@ from dialogs.effects import RecordScore
 from dialogs.flow_check import check_flows
 from dialogs.flow_session import Button, DrillCard, FlowContext, FlowSession, Reader, User
 from dialogs.machines import Flow, FlowError, Window, load_flows
-from dialogs.paging import FOLD_TRIGGER, MORE_TRIGGER, folds, page_budget, page_from, pages_after, screen_lines
+from dialogs.paging import FOLD_TRIGGER, MORE_TRIGGER, PAGE_LINES, folds, page_budget, page_from, pages_after, screen_lines
 from dialogs.review_lead import thing_to_fix
 from dialogs.scoring import Scorer
 from dialogs.turn import Event, Outcome, Reply, SessionRecord
@@ -37,6 +37,7 @@ from knowledge.pack import Pack
 from knowledge.templates import render
 
 MAX_TEXT_LENGTH = 4096  # Telegram's own limit for one message
+UNPAGED = 10**9  # the page of a front end whose screens are not paged (`page_lines=None`)
 MIN_PAGE_TEXT = 4  # lines of text a page keeps however many options it has
 SPEAKING = {"says", "reaction"}  # a window whose view has one of these has someone (a dealer) speak in it
 __all__ = ["Button", "DrillCard", "Engine", "Event", "FlowError", "Outcome", "Reply", "SessionRecord", "User"]
@@ -69,13 +70,15 @@ class Engine:
         clock: Callable[[], datetime] | None = None,
         flow_dirs: tuple[Path | str, ...] = (),
         option_lines: bool = False,
+        page_lines: int | None = PAGE_LINES,
     ):
         """Build the engine; raises FlowError (every problem with file and field) if a flow is unusable.
 
         `option_lines`: the front end prints each button as a line of the message (the console), so a
-        page leaves room for them."""
+        page leaves room for them. `page_lines`: the lines of a page (None: screens are not paged)."""
         self.pack = pack
         self.option_lines = option_lines
+        self.page_lines = page_lines
         problems = []
         if flows is None:
             flows, problems = load_flows(*flow_dirs)
@@ -159,7 +162,7 @@ class Engine:
         body = parts.get(part, parts[""])
         unfolded = [name for name in parts if name not in ("", part)]
         final = buttons + tuple(Button(FOLD_TRIGGER, ui(f"button.fold_{name}"), name) for name in unfolded)
-        budget = page_budget(prefix) if start == 0 else page_budget("")
+        budget = page_budget(prefix if start == 0 else "", self.page_lines or UNPAGED)
         more = Button(MORE_TRIGGER, ui("button.more", left=9))
         page, following = page_from(body, start, self._room(budget, final))
         if following is not None and self.option_lines:

@@ -169,7 +169,8 @@ def _page_end(text: str, start: int, budget: int, columns: int) -> int:
 
 def page_from(text: str, start: int = 0, budget: int = PAGE_LINES, columns: int = COLUMNS) -> tuple[str, int | None]:
     """The page of `text` that starts at offset `start`, as valid HTML, and where the next one starts (None: last)."""
-    start = max(0, min(start, len(text)))
+    if not 0 <= start < len(text.rstrip()) or _inside_markup(text, start):
+        start = 0  # an offset into another rendering of the screen (its text changed since): from the top
     end = _page_end(text, start, budget, columns)
     reopen = "".join(tag for _, tag in _open_tags(text[:start]))
     still_open = _open_tags(text[:end])
@@ -210,9 +211,9 @@ def folds(text: str) -> dict[str, str]:
     return {key: value for key, value in parts.items() if key == "" or value.strip()}
 
 
-def page_budget(prefix: str) -> int:
+def page_budget(prefix: str, page_lines: int = PAGE_LINES) -> int:
     """Lines left for a page shown after `prefix` (a hint, an apology) and the blank line under it."""
-    return max(PAGE_LINES - screen_lines(prefix) - 1, PAGE_LINES // 2) if prefix else PAGE_LINES
+    return max(page_lines - screen_lines(prefix) - 1, page_lines // 2) if prefix else page_lines
 
 
 def pages_after(text: str, start: int | None) -> int:

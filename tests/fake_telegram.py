@@ -37,6 +37,7 @@ class FakeBotApi:
         self.calls: list[tuple[str, dict]] = []
         self.updates: list[dict] = []  # not yet confirmed by an offset
         self.polls = 0  # getUpdates calls (not kept in `calls`: there are many)
+        self.pushed: list[int] = []  # the id of every update pushed, redeliveries included
         self._message_ids = _message_ids  # one sequence with the users' messages, as in a chat
         self._changed = threading.Condition()
         self._failures: dict[str, list[dict]] = {}
@@ -175,6 +176,7 @@ class FakeBotApi:
     # --- what the test does ------------------------------------------------------------
 
     def push(self, update: dict) -> None:
+        self.pushed.append(update["update_id"])
         if "message" in update:
             self.note_message(update["message"])
         with self._changed:
