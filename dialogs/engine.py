@@ -29,7 +29,16 @@ from dialogs.effects import RecordScore
 from dialogs.flow_check import check_flows
 from dialogs.flow_session import Button, DrillCard, FlowContext, FlowSession, Reader, User
 from dialogs.machines import Flow, FlowError, Window, load_flows
-from dialogs.paging import FOLD_TRIGGER, MORE_TRIGGER, PAGE_LINES, folds, page_budget, page_from, pages_after, screen_lines
+from dialogs.paging import (
+    FOLD_TRIGGER,
+    MORE_TRIGGER,
+    PAGE_LINES,
+    folds,
+    page_budget,
+    page_from,
+    pages_after,
+    screen_lines,
+)
 from dialogs.review_lead import thing_to_fix
 from dialogs.scoring import Scorer
 from dialogs.turn import Event, Outcome, Reply, SessionRecord
