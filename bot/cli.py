@@ -88,9 +88,9 @@ def cmd_run(args, settings: Settings) -> int:
 def cmd_kb_check(args, settings: Settings) -> int:
     """Validate a content pack."""
     root = Path(args.dir) if args.dir else settings.knowledge_dir
-    if not root.is_dir():
-        print(f"coach kb check: {root} is not a folder; give the folder of a content pack"
-              " (the one that holds ui.yaml and steps/)", file=sys.stderr)  # fmt: skip
+    if not root.is_dir():  # one clear line, not the path joined to itself
+        print(f"{root}: content pack folder not found (give the folder that holds ui.yaml and steps/)")
+        print(f"1 problem(s) in {root}", file=sys.stderr)
         return 1
     problems = check_pack(root)
     for problem in problems:

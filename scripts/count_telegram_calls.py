@@ -1,15 +1,20 @@
 """Print how many Bot API calls the bot makes per update over a full course, a role-play and a drill.
 
-    python -m scripts.count_telegram_calls
+    python -m scripts.count_telegram_calls [--unpaged]
 
 Plays tests/screens_tour.py (every screen read to its end) through the real
 Telegram handlers against the fake Bot API of tests/fake_telegram.py, in each
 language, and counts the calls each part made (start-up calls such as getMe
 are not counted). Counted, not timed: the figures do not depend on the machine.
+Printed per part: updates, calls, calls per update, and calls per update besides
+answerCallbackQuery (which Telegram requires once for every press). `--unpaged`
+plays the same tour with screens not paged (no "more" presses), to compare with
+a bot that never paged.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import random
 import tempfile
@@ -46,14 +51,20 @@ async def count(engine: Engine, db: Path, locale: str) -> list[tuple[str, int, d
 
 
 def main() -> None:
-    engine = Engine(load_pack(), rng=random.Random(7))
-    print(f"{'locale':<7}{'part':<11}{'updates':>8}{'calls':>7}{'per update':>11}  calls by method")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--unpaged", action="store_true", help="screens not paged (Engine page_lines=None)")
+    args = parser.parse_args()
+    engine = Engine(load_pack(), rng=random.Random(7), **({"page_lines": None} if args.unpaged else {}))
+    header = f"{'locale':<7}{'part':<11}{'updates':>8}{'calls':>7}{'per update':>11}{'w/o answers':>12}"
+    print(f"{header}  calls by method")
     with tempfile.TemporaryDirectory() as tmp:
         for locale in ("zh", "en"):
             for name, updates, methods in asyncio.run(count(engine, Path(tmp) / f"{locale}.db", locale)):
                 calls = sum(methods.values())
+                besides = (calls - methods.get("answerCallbackQuery", 0)) / updates
                 by_method = ", ".join(f"{m} {n}" for m, n in sorted(methods.items()))
-                print(f"{locale:<7}{name:<11}{updates:>8}{calls:>7}{calls / updates:>11.2f}  {by_method}")
+                figures = f"{updates:>8}{calls:>7}{calls / updates:>11.2f}{besides:>12.2f}"
+                print(f"{locale:<7}{name:<11}{figures}  {by_method}")
 
 
 if __name__ == "__main__":

@@ -42,7 +42,9 @@ def test_kb_check_of_a_missing_folder_says_so_once(tmp_path):
     result = subprocess.run([sys.executable, "-m", "bot.cli", "kb", "check", str(missing)], capture_output=True,
                             text=True, timeout=120)  # fmt: skip
     assert result.returncode == 1
-    assert f"{missing} is not a folder" in result.stderr
+    assert result.stdout.splitlines() == [
+        f"{missing}: content pack folder not found (give the folder that holds ui.yaml and steps/)"
+    ]
     assert f"{missing}/{missing}" not in result.stdout + result.stderr
 
 
