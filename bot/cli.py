@@ -32,7 +32,7 @@ def cmd_chat(args, settings: Settings) -> int:
     except StorageError as exc:
         return _fail(f"{exc}. Set COACH_DB or --db to a writable file.")
     staff = Staff(manager_ids=frozenset({args.user}), channel="console") if args.manager else None
-    service = CoachService(storage, Engine(for_console(pack)), settings.locale, staff=staff)
+    service = CoachService(storage, Engine(for_console(pack), option_lines=True), settings.locale, staff=staff)
     identity = Identity("console", args.user, args.user)
     if args.locale:
         service.set_locale(identity, args.locale)
@@ -91,6 +91,10 @@ def cmd_run(args, settings: Settings) -> int:
 def cmd_kb_check(args, settings: Settings) -> int:
     """Validate a content pack."""
     root = Path(args.dir) if args.dir else settings.knowledge_dir
+    if not root.is_dir():  # one clear line, not the path joined to itself
+        print(f"{root}: content pack folder not found (give the folder that holds ui.yaml and steps/)")
+        print(f"1 problem(s) in {root}", file=sys.stderr)
+        return 1
     problems = check_pack(root)
     for problem in problems:
         print(f"{root}/{problem}")

@@ -25,9 +25,11 @@ from bot.effects import StorageReader, apply_turn
 from bot.storage import Inbox, StaleSession, Storage, UserRow
 from bot.teams import CoachReader
 from dialogs.engine import Button, Engine, Event, Outcome, Quiz, Reply, SessionRecord, User
+from dialogs.paging import FOLD_TRIGGER, MORE_TRIGGER
 from dialogs.turn import Attachment
 from knowledge.pack import LOCALES
 
+SAME_SCREEN = (MORE_TRIGGER, FOLD_TRIGGER)  # buttons that show more of the screen they are on
 MAX_ATTEMPTS = 5  # reads and steps again when the sessions changed meanwhile (another front end, same user)
 
 
@@ -103,12 +105,36 @@ class CoachService:
                 return []
             user = snapshot.user
             session, *paused = snapshot.sessions or [None]
+            if (finished := self._finished_screen(user, event, snapshot.sessions)) is not None:
+                session, paused = finished, snapshot.sessions
             outcome = self.engine.handle(user, session, event, tuple(paused), self._reader(user.id))
             try:
                 return self._write(who, snapshot, user, session, event, outcome, update_id, queue)
             except StaleSession:
                 continue
         raise StaleSession(f"the sessions of user {who.channel}:{who.external_id} kept changing during a turn")
+
+    def _finished_screen(self, user: User, event: Event, active: list[SessionRecord]) -> SessionRecord | None:
+        """The finished session whose last screen a "more" or fold button was pressed on (a review read
+        after the practice ended), or None."""
+        if event.kind != "button" or event.name not in SAME_SCREEN or event.session_id is None:
+            return None
+        if any(s.id == event.session_id for s in active):
+            return None
+        with self._lock:
+            return self.storage.finished_session(user.id, event.session_id)
+
+    def look(self, who: Identity, event: Event) -> list[Reply]:
+        """The replies to an event that changes nothing (the next page of a screen), neither logged nor
+        saved: for a front end that shows every page at once (the console)."""
+        snapshot = self._read(who, None)
+        session, *paused = snapshot.sessions or [None]
+        if (finished := self._finished_screen(snapshot.user, event, snapshot.sessions)) is not None:
+            session, paused = finished, snapshot.sessions
+        outcome = self.engine.handle(snapshot.user, session, event, tuple(paused), self._reader(snapshot.user.id))
+        if outcome.effects or (outcome.session is not None and outcome.session != session):
+            raise ValueError(f"{event.describe()} changes the session: it must go through handle()")
+        return _offered_by(session, session.id if session else None, outcome.replies)
 
     def _read(self, who: Identity, update_id: int | None) -> _Snapshot | None:
         """The user (created on first contact) and their active sessions; None if the update was handled."""
@@ -292,8 +318,9 @@ def _next_version(outcome: Outcome, stored: list[SessionRecord]) -> Outcome:
 
 
 def _offered_by(session: SessionRecord | None, session_id: int | None, replies: list[Reply]) -> list[Reply]:
-    """Replies marked with the session (id, state, version) their buttons belong to."""
-    if session is None or session.status != "active":
+    """Replies marked with the session (id, state, version) their buttons belong to (a finished session's
+    too: its last screen may have pages and folded parts to show)."""
+    if session is None or session.status not in ("active", "finished"):
         return replies
     return [replace(r, session_id=session_id, state=session.state, version=session.version) for r in replies]
 
@@ -303,10 +330,15 @@ def reply_to_json(reply: Reply) -> str:
     buttons = [[b.trigger, b.label, b.arg] for b in reply.buttons]
     return json.dumps(
         {"text": reply.text, "buttons": buttons, "score": reply.score, "session_id": reply.session_id,
-         "state": reply.state, "version": reply.version, **_attachments_to_json(reply.attachments),
-         **_quiz_to_json(reply.quiz)},
+         "state": reply.state, "version": reply.version, **_placement(reply),
+         **_attachments_to_json(reply.attachments), **_quiz_to_json(reply.quiz)},
         ensure_ascii=False,
     )  # fmt: skip
+
+
+def _placement(reply: Reply) -> dict:
+    """Where a front end places the reply (replaces, answers, quote, typing), as stored in the outbox."""
+    return {"replaces": reply.replaces, "answers": reply.answers, "quote": reply.quote, "typing": reply.typing}
 
 
 def reply_from_json(data: str) -> Reply:

@@ -613,6 +613,15 @@ class Storage:
         ).fetchone()
         return SessionRecord(row[0], row[1], row[2], json.loads(row[3] or "{}"), row[4], row[5]) if row else None
 
+    def finished_session(self, user_id: int, session_id: int) -> SessionRecord | None:
+        """One of the user's finished sessions (its last screen may still be paged through), or None."""
+        r = self.db.execute(
+            "SELECT id, flow, state, data, status, version FROM sessions WHERE id = ? AND user_id = ?"
+            " AND status = 'finished'",
+            [session_id, user_id],
+        ).fetchone()
+        return SessionRecord(r[0], r[1], r[2], json.loads(r[3] or "{}"), r[4], r[5]) if r else None
+
     def session_versions(self, user_id: int) -> list[tuple[int, int]]:
         """(id, version) of a user's active sessions: what a turn checks before it saves."""
         return self.db.execute(

@@ -127,7 +127,8 @@ def settings(shell: Shell, arg: str) -> Outcome:
         Button("/settings", shell.ui(f"button.lang_{locale}"), f"lang:{locale}") for locale in LOCALES
     )
     user = shell.user
-    text = shell.ui("common.settings", role=user.learner or "", locale=user.locale, reminder=user.reminder)
+    text = shell.ui("common.settings", role=user.learner or "", locale=user.locale, reminder=user.reminder,
+                    deck=user.deck)  # fmt: skip
     return shell.outcome(shell.reply(text, buttons))
 
 

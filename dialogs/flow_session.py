@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from dialogs.result_cards import ResultCard
+from dialogs.review_lead import thing_to_fix
 from dialogs.scoring import Scorer
 from knowledge.pack import Pack, localize
 
@@ -156,16 +157,27 @@ class FlowSession:
         return localize(value, self.ctx.locale)
 
     def explain_checks(self, kind: str, key: str, checks: list[dict]) -> list[dict]:
-        """Stored check results ({id, passed, evidence}) with their label, tip and kind, in the user's language."""
+        """Stored check results ({id, passed, evidence}) with their label, tip and kind, in the user's language.
+
+        The one to fix first (dialogs/review_lead.py) has `fix` set: a review leads with it.
+        """
         described = self.ctx.scorer.describe(kind, key, self.ctx.locale)
-        return [
+        explained = [
             {
                 **c,
                 "label": described[c["id"]].label,
                 "tip": described[c["id"]].tip,
                 # harms and guards are shown only when they fired, even a guard that takes no points off
                 "negative": described[c["id"]].negative or described[c["id"]].kind != "rubric",
+                "kind": described[c["id"]].kind,
+                "weight": described[c["id"]].weight,
+                "penalty": described[c["id"]].penalty,
+                "fix": False,
             }
             for c in checks
             if c["id"] in described
         ]
+        first = thing_to_fix(explained)
+        if first is not None:
+            first["fix"] = True
+        return explained

@@ -28,6 +28,12 @@ class Event:
     session_id: int | None = None  # for buttons: the session that offered them, when known
     state: str | None = None  # for buttons: the state that offered them, when known
     version: int | None = None  # for buttons: the session version that offered them, when known
+    reference: str = ""  # the front end's id of the message typed, or of the message whose button was pressed
+
+    @property
+    def pressed(self) -> bool:
+        """A button press (a pressed command button included), not something typed."""
+        return self.kind == "button" or (self.kind == "command" and not self.text)
 
     @classmethod
     def from_text(cls, raw: str) -> Event:
@@ -97,6 +103,13 @@ class Reply:
     attachments: tuple[Attachment, ...] = ()  # files sent after the text (front ends without files save them)
     log_text: str | None = None  # what the session log keeps instead of the text (views of other people's data)
     quiz: Quiz | None = None  # a question to ask as a poll where the front end can (Telegram)
+    # how a front end may place it (dialogs/engine.py `_addressed`): the message it replaces (the one whose
+    # button was pressed), the learner's message it answers and the clause of it quoted, whether someone
+    # (a dealer) speaks in it, so the front end may show them typing first
+    replaces: str | None = None
+    answers: str | None = None
+    quote: str | None = None
+    typing: bool = False
 
 
 @dataclass

@@ -48,6 +48,10 @@ UI_VARIABLES: dict[str, set[str]] = {
     "button.forget_confirm": set(),
     "button.keep": set(),
     "button.menu_start": set(),
+    # phone-sized screens (dialogs/paging.py)
+    "button.more": {"left"},
+    "button.fold_checks": set(),
+    "button.fold_model": set(),
     # command menu descriptions (Telegram's setMyCommands)
     "command.train": set(),
     "command.roleplay": set(),
@@ -99,7 +103,7 @@ UI_VARIABLES: dict[str, set[str]] = {
     "common.lang_switched": set(),
     "common.ask_role": set(),
     "common.role_set": {"role"},
-    "common.settings": {"role", "locale", "reminder"},
+    "common.settings": {"role", "locale", "reminder", "deck"},
     "common.not_text": set(),
     "common.edited": set(),
     "common.forget_ask": set(),

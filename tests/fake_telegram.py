@@ -34,7 +34,11 @@ FILE_METHODS = {"sendPhoto": "photo", "sendDocument": "document"}  # method -> t
 FILE_LIMITS = {"sendPhoto": 10 * 1024 * 1024, "sendDocument": 50 * 1024 * 1024}
 INT_FIELDS = {"chat_id", "message_id", "offset", "timeout", "limit", "correct_option_id"}
 JSON_FIELDS = {"reply_markup", "allowed_updates", "commands", "link_preview_options", "scope", "entities", "options",
-               "is_anonymous", "correct_option_ids"}  # fmt: skip
+               "is_anonymous", "correct_option_ids", "reply_parameters"}  # fmt: skip
+CHAT_ACTIONS = {"typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
+                "upload_document", "choose_sticker", "find_location", "record_video_note",
+                "upload_video_note"}  # fmt: skip
+EDITABLE_FOR = 48 * 3600  # seconds: Telegram refuses to edit an older message of the bot
 
 
 class FakeBotApi:
@@ -42,10 +46,14 @@ class FakeBotApi:
         self.calls: list[tuple[str, dict]] = []
         self.updates: list[dict] = []  # not yet confirmed by an offset
         self.polls = 0  # getUpdates calls (not kept in `calls`: there are many)
-        self._message_ids = itertools.count(1)
+        self.pushed: list[int] = []  # the id of every update pushed, redeliveries included
+        self._message_ids = _message_ids  # one sequence with the users' messages, as in a chat
         self._poll_ids = itertools.count(5_000_000_001)
         self._changed = threading.Condition()
         self._failures: dict[str, list[dict]] = {}
+        # every message in every chat as Telegram holds it: (chat id, message id) -> message
+        self.messages: dict[tuple[int, int], dict] = {}
+        self.screens: list[dict] = []  # what users saw, in order: each message as sent, and as each edit left it
 
     def fail_next(self, method: str, payload: dict) -> None:
         """Answer the next call of `method` with this error payload (e.g. a 429 flood-control reply)."""
@@ -68,18 +76,32 @@ class FakeBotApi:
         if method == "getMe":
             return {"ok": True, "result": BOT_USER}
         if method == "sendMessage":
-            refusal = _refusal(params)
+            refusal = _refusal(params) or self._reply_refusal(params)
             if refusal:
                 return {"ok": False, "error_code": 400, "description": f"Bad Request: {refusal}"}
             chat = {"id": params["chat_id"], "type": "private"}
             message = {"message_id": next(self._message_ids), "date": int(time.time()), "chat": chat,
                        "from": BOT_USER, "text": params["text"]}  # fmt: skip
+            if params.get("reply_markup"):
+                message["reply_markup"] = params["reply_markup"]
+            self._add_reply_to(message, params)
+            with self._changed:
+                self.messages[(params["chat_id"], message["message_id"])] = message
+                self.screens.append(dict(message))
             return {"ok": True, "result": message}
         if method in FILE_METHODS:
             return _file_message(method, params, next(self._message_ids))
         if method == "sendPoll":
             return self._send_poll(params)
-        if method in {"answerCallbackQuery", "editMessageReplyMarkup", "setMyCommands", "deleteWebhook",
+        if method == "editMessageText":
+            return self._edit_text(params)
+        if method == "editMessageReplyMarkup":
+            return self._edit_markup(params)
+        if method == "sendChatAction":
+            if params.get("action") not in CHAT_ACTIONS:
+                return {"ok": False, "error_code": 400, "description": "Bad Request: wrong parameter action in request"}
+            return {"ok": True, "result": True}
+        if method in {"answerCallbackQuery", "setMyCommands", "deleteWebhook",
                       "setWebhook", "deleteMyCommands"}:  # fmt: skip
             return {"ok": True, "result": True}
         return {"ok": False, "error_code": 404, "description": f"Not Found: method {method} is not faked"}
@@ -107,6 +129,78 @@ class FakeBotApi:
                    "poll": poll}  # fmt: skip
         return {"ok": True, "result": message}
 
+    def _edit_text(self, params: dict) -> dict:
+        """editMessageText as Telegram answers it: the edited message, or why it cannot be edited."""
+
+        def refused(description: str) -> dict:
+            return {"ok": False, "error_code": 400, "description": f"Bad Request: {description}"}
+
+        if not {"chat_id", "message_id", "text"} <= params.keys():
+            return refused("chat_id, message_id and text are required")
+        refusal = _refusal(params)
+        if refusal:
+            return refused(refusal)
+        with self._changed:
+            message = self.messages.get((params["chat_id"], params["message_id"]))
+            if message is None:
+                return refused("message to edit not found")
+            if message["from"]["id"] != BOT_USER["id"] or time.time() - message["date"] > EDITABLE_FOR:
+                return refused("message can't be edited")
+            markup = params.get("reply_markup") or None
+            if message["text"] == params["text"] and message.get("reply_markup") == markup:
+                return refused(
+                    "message is not modified: specified new message content and reply markup are exactly the same"
+                    " as a current content and reply markup of the message"
+                )
+            message["text"] = params["text"]
+            message["edit_date"] = int(time.time())
+            if markup:
+                message["reply_markup"] = markup
+            else:
+                message.pop("reply_markup", None)
+            self.screens.append(dict(message))
+            return {"ok": True, "result": dict(message)}
+
+    def _edit_markup(self, params: dict) -> dict:
+        with self._changed:
+            message = self.messages.get((params.get("chat_id"), params.get("message_id")))
+            if message is None:
+                return {"ok": False, "error_code": 400, "description": "Bad Request: message to edit not found"}
+            markup = params.get("reply_markup") or None
+            if message.get("reply_markup") == markup:
+                return {"ok": False, "error_code": 400, "description": "Bad Request: message is not modified"}
+            message.pop("reply_markup", None)
+            if markup:
+                message["reply_markup"] = markup
+            return {"ok": True, "result": dict(message)}
+
+    def _reply_refusal(self, params: dict) -> str | None:
+        """What Telegram objects to in a reply's reply_parameters: an unknown message, a quote not in it."""
+        reply = params.get("reply_parameters")
+        if not reply:
+            return None
+        quoted = self.messages.get((reply.get("chat_id", params["chat_id"]), reply.get("message_id")))
+        if quoted is None:
+            return None if reply.get("allow_sending_without_reply") else "message to be replied not found"
+        if reply.get("quote") and reply["quote"] not in quoted.get("text", ""):
+            return "quote not found"
+        return None
+
+    def _add_reply_to(self, message: dict, params: dict) -> None:
+        """A reply carries the message it answers (`reply_to_message`) and the part it quotes (`quote`)."""
+        reply = params.get("reply_parameters") or {}
+        answered = self.messages.get((reply.get("chat_id", params["chat_id"]), reply.get("message_id")))
+        if answered is None:
+            return
+        message["reply_to_message"] = {k: v for k, v in answered.items() if k != "reply_to_message"}
+        if reply.get("quote"):
+            message["quote"] = {"text": reply["quote"], "position": answered["text"].index(reply["quote"])}
+
+    def note_message(self, message: dict) -> None:
+        """A message a user sent (an update's), known from now on as Telegram knows it."""
+        with self._changed:
+            self.messages[(message["chat"]["id"], message["message_id"])] = dict(message)
+
     def _get_updates(self, params: dict) -> list[dict]:
         offset = params.get("offset") or 0
         deadline = time.monotonic() + min(float(params.get("timeout") or 0), 1.0)
@@ -119,6 +213,9 @@ class FakeBotApi:
     # --- what the test does ------------------------------------------------------------
 
     def push(self, update: dict) -> None:
+        self.pushed.append(update["update_id"])
+        if "message" in update:
+            self.note_message(update["message"])
         with self._changed:
             self.updates.append(update)
             self._changed.notify_all()
@@ -158,6 +255,19 @@ class FakeBotApi:
         polls = self.sent_polls(chat_id)
         assert len(polls) >= count, f"expected {count} polls, got {len(polls)}"
         return polls
+
+    def shown(self, chat_id: int | None = None) -> list[dict]:
+        """Every screen a user was shown, in order: each message as sent, and as each edit left it."""
+        with self._changed:
+            return [m for m in self.screens if chat_id in (None, m["chat"]["id"])]
+
+    def counted(self, since: int = 0) -> dict[str, int]:
+        """How many calls of each method the bot made (from call number `since` on)."""
+        counts: dict[str, int] = {}
+        with self._changed:
+            for method, _ in self.calls[since:]:
+                counts[method] = counts.get(method, 0) + 1
+        return counts
 
     def wait_for_sent(self, count: int, chat_id: int | None = None, timeout: float = 20.0) -> list[dict]:
         """Block until at least `count` messages went to the chat; return them all."""
@@ -385,9 +495,12 @@ def edited_update(user_id: int, text: str) -> dict:
     return update
 
 
-def callback_update(user_id: int, data: str, *, message_id: int = 1, update_id: int | None = None) -> dict:
+def callback_update(user_id: int, data: str, *, message_id: int = 1, update_id: int | None = None,
+                    message: dict | None = None) -> dict:  # fmt: skip
+    """A press of a button with `data` on the bot's message `message` (or one with `message_id`)."""
     chat = {"id": user_id, "type": "private"}
-    message = {"message_id": message_id, "date": int(time.time()), "chat": chat, "from": BOT_USER, "text": "…"}
+    message = message or {"message_id": message_id, "date": int(time.time()), "chat": chat, "from": BOT_USER,
+                          "text": "…"}  # fmt: skip
     query = {"id": str(next(_update_ids)), "from": user(user_id), "chat_instance": "ci", "data": data,
              "message": message}  # fmt: skip
     return {"update_id": update_id or next(_update_ids), "callback_query": query}
@@ -430,5 +543,8 @@ async def feed(app, *updates) -> None:
     """Hand raw update dicts to the application, in order, as Telegram would deliver them."""
     from telegram import Update
 
+    api = getattr(app.bot.request, "api", None)
     for data in updates:
+        if api is not None and "message" in data:
+            api.note_message(data["message"])  # Telegram knows the user's message the bot may reply to
         await app.process_update(Update.de_json(data, app.bot))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 import time
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import yaml
 
 from bot.service import CoachService, Identity
 from dialogs.engine import Event, Reply
+from dialogs.paging import MORE_TRIGGER
 
 TAG = re.compile(r"<[^>]+>")
 DATA = Path(__file__).parent / "data"
@@ -61,24 +63,45 @@ class Learner:
     def __init__(self, service: CoachService, who: Identity):
         self.service = service
         self.who = who
-        self.replies: list[Reply] = []
+        self._replies: list[Reply] = []
+        self.screen = ""
+
+    @property
+    def replies(self) -> list[Reply]:
+        return self._replies
+
+    @replies.setter
+    def replies(self, replies: list[Reply]) -> None:
+        self._take(replies)
 
     @property
     def last(self) -> Reply:
+        """The last screen, read to its last page: its buttons are the flow's own, its score the first page's."""
         return self.replies[-1]
 
     @property
     def text(self) -> str:
-        return plain(self.last.text)
+        """The last screen's text, every page of it."""
+        return self.screen
 
     @property
     def labels(self) -> list[str]:
         return [b.label for b in self.last.buttons]
 
     def _take(self, replies) -> Learner:
-        for reply in replies:  # every message the bot sends must be valid Telegram HTML
-            assert_telegram_html(reply.text)
-        self.replies = replies
+        """Keep a turn's replies, each long screen read to its last page (as one reply: every page's text,
+        the last page's buttons, the first page's score)."""
+        screens = []
+        for reply in replies:
+            pages = [reply]
+            while more := [b for b in pages[-1].buttons if b.trigger == MORE_TRIGGER]:
+                last = pages[-1]
+                pages += self.service.look(self.who, Event.press(more[0], last.session_id, last.state, last.version))
+            for page in pages:  # every message the bot sends must be valid Telegram HTML
+                assert_telegram_html(page.text)
+            screens.append(replace(pages[-1], text="\n".join(p.text for p in pages), score=reply.score))
+        self._replies = screens
+        self.screen = plain(screens[-1].text) if screens else ""
         return self
 
     def send(self, text: str) -> Learner:

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from dialogs.engine import Event, SessionRecord, User
+from dialogs.engine import Button, Event, SessionRecord, User
 from knowledge.pack import template_context
 from knowledge.templates import render
 from tests.helpers import Learner, plain
@@ -113,15 +113,14 @@ def test_a_double_press_of_a_self_loop_button_acts_once(engine):
     for trigger in ("begin", "show_model"):
         _, session = step(engine, user, session, Event("button", trigger, session_id=1, version=session.version))
     first, after_first = step(engine, user, session, Event("command", "train"))  # the keyboard as shown
-    another = next(b for b in first.replies[-1].buttons if b.trigger == "another_model")
+    another = Button("another_model", "")  # offered on the model screen's last page
     press = Event.press(another, 1, version=first.replies[-1].version)
     once, session = step(engine, user, after_first, press)
     assert session.data["model_index"] == 1 and session.version == after_first.version + 1
     twice, session = step(engine, user, session, press)  # the same keyboard pressed again
     assert "过期" in plain(twice.replies[0].text)
     assert session.data["model_index"] == 1 and session.version == after_first.version + 1
-    newer = next(b for b in once.replies[-1].buttons if b.trigger == "another_model")
-    _, session = step(engine, user, session, Event.press(newer, 1, version=once.replies[-1].version))
+    _, session = step(engine, user, session, Event.press(another, 1, version=once.replies[-1].version))
     assert session.data["model_index"] == 2  # the new keyboard works
 
 

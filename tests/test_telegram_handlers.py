@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import random
 import time
 
 import pytest
@@ -13,7 +14,7 @@ from bot.config import Settings
 from bot.service import CoachService
 from bot.telegram.app import build_application, register_commands
 from bot.telegram.render import split_message
-from dialogs.engine import Event
+from dialogs.engine import Engine, Event
 from tests.fake_telegram import (
     TOKEN,
     RecordingRequest,
@@ -24,6 +25,13 @@ from tests.fake_telegram import (
     message_update,
     recorded_application,
 )
+
+
+@pytest.fixture
+def engine(pack):
+    """What these tests are about is delivery, not screen size: the screens are not paged here
+    (tests/test_screens.py and tests/test_telegram_edit.py page them)."""
+    return Engine(pack, rng=random.Random(7), page_lines=None)
 
 
 @pytest.fixture
@@ -43,15 +51,17 @@ async def test_start_train_answer_and_buttons(bot, storage):
     intro = api.sent(7)[-1]
     assert "五步沟通课程" in intro["text"] and intro["parse_mode"] == "HTML"
     _, data = buttons_of(intro)[0]
-    await feed(app, callback_update(7, data))
+    pressed = api.shown(7)[-1]
+    await feed(app, callback_update(7, data, message=pressed))
     assert any(m == "answerCallbackQuery" for m, _ in api.calls)
-    assert any(m == "editMessageReplyMarkup" for m, _ in api.calls)  # the pressed keyboard is retired
-    assert "第 1/5 步" in texts(api)[-1]
-    practise = next(d for label, d in buttons_of(api.sent(7)[-1]) if "练习" in label)
-    await feed(
-        app, callback_update(7, practise), message_update(7, "王老板您好！最近店里生意怎么样？今天来想听听您的想法。")
-    )
-    assert "分" in texts(api)[-1] and "✅" in texts(api)[-1]
+    edits = [p for m, p in api.calls if m == "editMessageText"]  # the pressed message becomes the next screen
+    assert edits and edits[-1]["message_id"] == pressed["message_id"] and "第 1/5 步" in edits[-1]["text"]
+    step = api.shown(7)[-1]
+    practise = next(d for label, d in buttons_of(step) if "练习" in label)
+    answer = message_update(7, "王老板您好！最近店里生意怎么样？今天来想听听您的想法。")
+    await feed(app, callback_update(7, practise, message=step), answer)
+    assert "分" in texts(api)[-1]
+    assert api.sent(7)[-1]["reply_parameters"]["message_id"] == answer["message"]["message_id"]
     incoming = [t for t in storage.turns() if t["direction"] == "in"]
     assert len(incoming) == 5 and all(t["update_id"] for t in incoming)
 

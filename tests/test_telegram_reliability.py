@@ -7,9 +7,11 @@ SQLite files); Telegram is the in-process fake Bot API.
 from __future__ import annotations
 
 import asyncio
+import random
 import sqlite3
 from pathlib import Path
 
+import pytest
 from telegram import Update
 from telegram.ext import AIORateLimiter
 
@@ -19,11 +21,18 @@ from bot.storage import Inbox, Storage
 from bot.telegram.app import build_application
 from bot.telegram.ordering import PerUserOrderProcessor
 from bot.telegram.render import decode_button, split_message
-from dialogs.engine import Event, Reply
+from dialogs.engine import Engine, Event, Reply
 from scripts.lockprobe import probe
 from tests.fake_telegram import TOKEN, RecordingRequest, buttons_of, callback_update, message_update
 
 CHAT = 77
+
+
+@pytest.fixture
+def engine(pack):
+    """What these tests are about is delivery, not screen size: the screens are not paged here
+    (tests/test_screens.py and tests/test_telegram_edit.py page them)."""
+    return Engine(pack, rng=random.Random(7), page_lines=None)
 
 
 class Bot:
@@ -63,7 +72,7 @@ class Bot:
 
 def button(api, label_part: str, chat: int = CHAT) -> str:
     """The callback data of the newest button whose label contains `label_part`."""
-    for message in reversed(api.sent(chat)):
+    for message in reversed(api.shown(chat)):
         for label, data in buttons_of(message):
             if label_part in label:
                 return data

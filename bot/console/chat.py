@@ -1,7 +1,8 @@
 """`coach chat`: the same dialogs in a terminal, no token and no network.
 
 Buttons are shown as numbered options; type the number (or the label) to press
-one. Only the last message's options can be pressed: where it has none, a number
+one; a screen longer than a phone's is printed page after page. Only the last
+message's options can be pressed: where it has none, a number
 is an answer like any other text. Lines can be piped in, so a whole course can be
 played from a script; through a pipe the output is plain text, as before.
 """
@@ -24,6 +25,7 @@ from bot.console.terminal import (
 )
 from bot.service import CoachService, Identity
 from dialogs.engine import Event, Reply
+from dialogs.paging import MORE_TRIGGER
 
 QUIT_COMMANDS = {"/quit", "/exit"}
 
@@ -38,10 +40,18 @@ class ConsoleChat:
         self.last: Reply | None = None  # the message whose options a typed number presses
 
     def show(self, replies: list[Reply]) -> None:
+        """Print the replies; a long screen page after page (a terminal scrolls back, so nothing waits
+        for a "more" press), each page a block of its own."""
+        self.last = None
         for reply in replies:
-            self.screen.show(reply)
-            self._save_attachments(reply)
-        self.last = replies[-1] if replies else None
+            page = reply
+            while more := [b for b in page.buttons if b.trigger == MORE_TRIGGER]:
+                self.screen.show(replace(page, buttons=()))
+                pressed = Event.press(more[0], page.session_id, page.state, page.version)
+                page = self.service.look(self.identity, pressed)[-1]
+            self.screen.show(page)
+            self._save_attachments(page)
+            self.last = page
 
     def _save_attachments(self, reply: Reply) -> None:
         """Each file of a reply saved beside the database, and where it went said."""

@@ -4,13 +4,16 @@ The service, the worker threads and the outbox sender live in `context.bot_data`
 Every handler passes the update's id so a redelivered update is not answered
 twice, and calls the service in a worker thread (SQLite may wait for a lock held
 by another process; the event loop never does). Replies are committed to the
-outbox with their turn and sent from there, so a crash loses none.
+outbox with their turn and sent from there, so a crash loses none. A press's
+answer edits the pressed message when it replaces it (see outbox.py); only a
+new message retires the pressed keyboard.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import replace
 
 from telegram import CallbackQuery, Message, Update
 from telegram.constants import ParseMode
@@ -67,21 +70,33 @@ async def respond(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Eve
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A text message or a /command in a private chat."""
-    await respond(update, context, Event.from_text(update.effective_message.text))
+    message = update.effective_message
+    await respond(update, context, replace(Event.from_text(message.text), reference=str(message.message_id)))
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A pressed inline button: act on it, acknowledge the press, retire its keyboard, send the answer."""
     query = update.callback_query
     event = decode_button(query.data) or Event("button", "unknown_button")  # answered "this button has expired"
+    event = replace(event, reference=replaceable(query))
     try:
         queued = await commit(update, context, event)
     finally:  # after the commit; also when it failed, so the user's spinner stops (the error handler explains)
         await acknowledge(query, context)
-    if isinstance(query.message, Message):
+    edited = event.reference and any(reply.replaces == event.reference for _, reply, _ in queued)
+    if isinstance(query.message, Message) and not edited:  # the answer is a new message: retire this keyboard
         with contextlib.suppress(TelegramError):  # already edited (a double press) or too old: harmless
             await query.edit_message_reply_markup(reply_markup=None)
     await outbox_of(context).flush(identity(update).external_id, queued)
+
+
+def replaceable(query: CallbackQuery) -> str:
+    """The id of the pressed message if the next screen may replace it: not one that answers the learner
+    (a score, a dealer's reply), which stays in the chat as the record of their answer."""
+    message = query.message
+    if not isinstance(message, Message) or message.reply_to_message is not None:
+        return ""
+    return str(message.message_id)
 
 
 async def acknowledge(query: CallbackQuery, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -6,22 +6,32 @@ how many parts Telegram accepted, so a crash repeats at most the part that was
 in flight. What Telegram refuses for good (the user blocked the bot, the chat
 is gone) is logged and dropped; a network failure leaves the reply queued for
 the next attempt (the chat's next turn, the periodic sweep, a restart). A reply
-that asks a quiz goes out as a quiz poll (`_send_quiz`).
+that asks a quiz goes out as a quiz poll (`_send_quiz`); a reply's files follow its text
+(`_send_attachment`).
+
+A reply to a press that replaces the pressed message is an edit of it
+(`editMessageText`: one call instead of removing the keyboard and sending); an
+edit sent again after a crash finds the message already showing it ("message is
+not modified") and counts as done, and an edit Telegram refuses (the message is
+too old or gone) is sent as a new message instead. A scored reply answers the
+learner's message (`reply_parameters`, quoting the clause it is about), and a
+dealer's line comes after a moment of "typing…" (`sendChatAction`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import replace
 
 from markupsafe import escape
-from telegram import Bot, InputFile, LinkPreviewOptions, Poll
-from telegram.constants import ParseMode
+from telegram import Bot, InputFile, LinkPreviewOptions, Poll, ReplyParameters
+from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.service import CoachService, Identity
-from bot.telegram.render import messages
+from bot.telegram.render import OutgoingMessage, messages
 from bot.telegram.workers import Workers
 from dialogs.engine import Reply
 from dialogs.turn import Attachment
@@ -80,10 +90,7 @@ class OutboxSender:
                     if index >= len(parts):
                         await self._send_attachment(chat, reply.attachments[index - len(parts)])
                     else:
-                        await self.bot.send_message(
-                            int(chat), parts[index].text, parse_mode=ParseMode.HTML,
-                            reply_markup=parts[index].keyboard, link_preview_options=NO_PREVIEW,
-                        )  # fmt: skip
+                        await self._deliver(chat, reply, parts[index], first=index == 0)
                 except (BadRequest, Forbidden) as exc:  # refused for good: retrying would block the chat forever
                     log.warning("Telegram refused reply %s, dropped: %r", outbox_id, exc)
                     break
@@ -133,6 +140,56 @@ class OutboxSender:
             return False
         await self.workers.run(self.service.quiz_poll_sent, outbox_id, Identity(CHANNEL, chat), sent.poll.id, reply)
         return True
+
+    async def _deliver(self, chat: str, reply: Reply, part: OutgoingMessage, first: bool) -> None:
+        """One part of a reply: the first may replace the message whose button was pressed, or answer
+        (and quote) the learner's message, after showing the dealer typing."""
+        if first and reply.replaces and await self._edit_in_place(chat, reply, part):
+            return
+        if first and reply.typing:
+            await self._show_typing(chat)
+        await self._send_new(chat, reply, part, answering=first)
+
+    async def _edit_in_place(self, chat: str, reply: Reply, part: OutgoingMessage) -> bool:
+        """Edit the pressed message into the reply; False when Telegram will not (too old, deleted):
+        then it is sent. An edit that finds the message already showing it (sent before a crash, and
+        not yet marked) counts as done, so it is never doubled."""
+        try:
+            await self.bot.edit_message_text(
+                part.text, chat_id=int(chat), message_id=int(reply.replaces), parse_mode=ParseMode.HTML,
+                reply_markup=part.keyboard, link_preview_options=NO_PREVIEW,
+            )  # fmt: skip
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return True
+            log.info("could not edit message %s, sending the screen instead: %r", reply.replaces, exc)
+            return False
+        return True
+
+    async def _show_typing(self, chat: str) -> None:
+        """The dealer is typing: a moment's 'typing…' before their line (harmless when it fails)."""
+        with contextlib.suppress(TelegramError):
+            await self.bot.send_chat_action(int(chat), ChatAction.TYPING)
+
+    async def _send_new(self, chat: str, reply: Reply, part: OutgoingMessage, answering: bool) -> None:
+        """Send a part as a new message; the first part of a score answers the learner's message,
+        quoting the clause it is about (without the quote, or the reply, if Telegram refuses them)."""
+        options = [None]
+        if answering and reply.answers:
+            answered = {"message_id": int(reply.answers), "allow_sending_without_reply": True}
+            options = [ReplyParameters(**answered, quote=reply.quote), ReplyParameters(**answered), None]
+            options = options[1:] if not reply.quote else options
+        for attempt, reply_parameters in enumerate(options):
+            try:
+                await self.bot.send_message(
+                    int(chat), part.text, parse_mode=ParseMode.HTML, reply_markup=part.keyboard,
+                    link_preview_options=NO_PREVIEW, reply_parameters=reply_parameters,
+                )  # fmt: skip
+                return
+            except BadRequest as exc:
+                if attempt == len(options) - 1:
+                    raise
+                log.info("Telegram refused to quote message %s, sending without: %r", reply.answers, exc)
 
     async def flush_all(self) -> None:
         """Send what every chat has queued (after a restart, and now and then)."""
