@@ -118,6 +118,11 @@ class Learner:
         return self._take(self.service.handle(self.who, Event.press(button)))
 
 
+def squeeze(text: str) -> str:
+    """Text with every run of white space made one space: a passage read across page breaks."""
+    return " ".join(text.split())
+
+
 def wait_until(predicate, timeout: float = 20.0) -> bool:
     """Poll `predicate` until it is true or `timeout` seconds pass."""
     deadline = time.monotonic() + timeout

@@ -76,7 +76,7 @@ def test_a_long_lesson_pages_and_its_pages_hold_the_whole_screen(service, pack, 
         assert pages[-1].buttons == (more[0],)  # the flow's own buttons wait for the last page
         pages += service.handle(who, press(pages[-1], MORE_TRIGGER))
     assert len(pages) > 1
-    assert {b.trigger for b in pages[-1].buttons} == {"show_model", "practise"}
+    assert {"show_model", "practise"} <= {b.trigger for b in pages[-1].buttons}  # (and "change dealer")
     read = "".join("".join(plain(p.text).split()) for p in pages)
     step = pack.steps[0]
     for technique in step.techniques:  # every technique, in order

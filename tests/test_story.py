@@ -176,18 +176,31 @@ def plain_model_answer(pack, objection_id: str) -> str:
     return render(pack.objection(objection_id).model_answer["zh"], **context)
 
 
+async def _button(app, api, label_part: str) -> str:
+    """The callback data of the newest screen's button labelled `label_part`, pressing "more" to reach it."""
+    for _ in range(30):
+        screen = api.shown(9)[-1]
+        found = next((data for label, data in buttons_of(screen) if label_part in label), None)
+        if found:
+            return found
+        more = next((data for label, data in buttons_of(screen) if "更多" in label), None)
+        assert more, f"no button {label_part!r} (nor more) in {buttons_of(screen)}"
+        await feed(app, callback_update(9, more, message_id=screen["message_id"]))
+    raise AssertionError(f"no button {label_part!r} after 30 pages")
+
+
 async def test_resume_after_cancel_on_telegram(storage, engine):
     from bot.service import CoachService
 
     async with recorded_application(CoachService(storage, engine)) as (app, api):
         await feed(app, message_update(9, "/train"))
-        await feed(app, callback_update(9, buttons_of(api.sent(9)[-1])[0][1]))
-        practise = next(data for label, data in buttons_of(api.sent(9)[-1]) if "练习" in label)
+        await feed(app, callback_update(9, buttons_of(api.shown(9)[-1])[0][1]))
+        practise = await _button(app, api, "练习")
         await feed(app, callback_update(9, practise), message_update(9, answer("icebreaking", "zh", 3)))
-        next_step = next(data for label, data in buttons_of(api.sent(9)[-1]) if "下一步" in label)
+        next_step = await _button(app, api, "下一步")
         await feed(app, callback_update(9, next_step), message_update(9, "/cancel"), message_update(9, "/train"))
-        offer = api.sent(9)[-1]
+        resume = await _button(app, api, "从第 2 步接着练")
+        offer = api.shown(9)[-1]
         assert "接着上次的课程" in offer["text"] and "第 2/5 步" in offer["text"]
-        resume = next(data for label, data in buttons_of(offer) if "从第 2 步接着练" in label)
-        await feed(app, callback_update(9, resume))
-        assert "第 2/5 步" in api.sent(9)[-1]["text"]
+        await feed(app, callback_update(9, resume, message_id=offer["message_id"]))
+        assert "第 2/5 步" in api.shown(9)[-1]["text"]
