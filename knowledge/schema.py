@@ -292,6 +292,7 @@ class Scoring(Strict):
     copied_lesson: Guard
     copied_model: Guard
     wrong_step: Guard
+    rep_line_prefixes: Signals  # a model script is a dialogue: the rep's lines start with one of these
 
 
 class Roleplay(Strict):

@@ -409,23 +409,25 @@ def _model_texts(pack: Pack) -> list[str]:
     one dealer: names change a few characters, and copies are recognised at 90% similarity anyway)."""
     texts = []
     dealer = pack.dealers[0]
+    prefixes = _both(pack.scoring.rep_line_prefixes)
     for product in pack.products:
         for locale in LOCALES:
             context = template_context(product, dealer, locale)
             for step in pack.steps:
                 for script in step.model_scripts:
-                    texts.extend(rep_lines(str(render(script.template[locale], **context))))
+                    texts.extend(rep_lines(str(render(script.template[locale], **context)), prefixes))
             for card in pack.objections:
                 texts.append(str(render(card.model_answer[locale], **context)))
     return texts
 
 
-def rep_lines(script: str) -> list[str]:
-    """The rep's own lines of a rendered model script (those starting with 你： or You:)."""
+def rep_lines(script: str, prefixes: list[str]) -> list[str]:
+    """The rep's own lines of a rendered model script: those starting with one of `prefixes`
+    (scoring.yaml `rep_line_prefixes`), without it."""
     lines = []
     for line in script.splitlines():
         line = line.strip()
-        for prefix in ("你：", "你:", "You:", "You："):
-            if line.startswith(prefix):
-                lines.append(line[len(prefix) :].strip())
+        prefix = next((p for p in prefixes if line.startswith(p)), None)
+        if prefix is not None:
+            lines.append(line[len(prefix) :].strip())
     return lines
