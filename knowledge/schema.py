@@ -309,6 +309,7 @@ class Semantic(Strict):
     phrase_credit: float = Field(ge=0, le=1)  # credit for an exact signal phrase inside a real sentence
     full_marks_at: float = Field(gt=0, le=1)  # weighted share of credit that already earns 100
     wrong_step_margin: float = Field(ge=0, le=1)  # another step's rubric fits this much better: wrong step
+    token_budget: int = Field(default=256, ge=32, le=4096)  # the most model tokens one answer is read with
     background: Signals  # neutral lines: part of the centring mean
 
 
@@ -341,6 +342,7 @@ class Scoring(Strict):
     copied_lesson: Guard
     copied_model: Guard
     wrong_step: Guard
+    rep_line_prefixes: Signals  # a model script is a dialogue: the rep's lines start with one of these
 
 
 class Roleplay(Strict):

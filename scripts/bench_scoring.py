@@ -7,7 +7,9 @@ first with an empty vector cache (cold: every exemplar is embedded), then with t
 run left behind (warm). Per-answer times: labelled answers, each cut or padded (with the next
 answer) to `--chars` characters, scored once each in one process with the clause memo cleared
 before every answer, so every clause is embedded as for an answer never seen before. Prints
-p50/p90/p99 and the worst case. Figures depend on the machine's load: report them with it.
+p50/p90/p99 and the worst case, the model tokens read per answer (the scorer reads at most
+`semantic.token_budget` of them) and what the model costs per token and per call, which depends
+less on the machine's load than the wall time. Figures depend on the load: report them with it.
 """
 
 from __future__ import annotations
@@ -81,10 +83,21 @@ def main() -> None:
     from knowledge.pack import load_pack
 
     scorer = Scorer(load_pack())
+    embedder = scorer._embedder
+    model_calls: list[tuple[float, int]] = []  # (seconds, tokens) of every model call
+    embed = embedder.embed
+
+    def timed_embed(texts: list[str]):
+        started = time.perf_counter()
+        vectors = embed(texts)
+        model_calls.append((time.perf_counter() - started, sum(embedder.token_count(t) for t in texts)))
+        return vectors
+
+    embedder.embed = timed_embed
     batch = answers(args.chars, args.answers)
     timings = []
     for kind, key, locale, text in batch:
-        scorer._embedder.clear_memo()
+        embedder.clear_memo()
         started = time.perf_counter()
         if kind == "objection":
             scorer.score_objection(key, text, locale)
@@ -96,6 +109,14 @@ def main() -> None:
         f"{len(timings)} answers of {args.chars} characters, unseen clauses: "
         f"p50 {percentile(timings, 0.5):.0f} ms, p90 {percentile(timings, 0.9):.0f} ms, "
         f"p99 {percentile(timings, 0.99):.0f} ms, max {timings[-1]:.0f} ms (mean {statistics.fmean(timings):.0f} ms)"
+    )
+    tokens = sorted(t for _, t in model_calls)
+    seconds = sum(s for s, _ in model_calls)
+    print(
+        f"model: {len(model_calls)} calls, tokens per call p50 {percentile(tokens, 0.5)}, "
+        f"p99 {percentile(tokens, 0.99)}, max {tokens[-1]}; {1000 * seconds / sum(tokens):.3f} ms per token, "
+        f"{1000 * seconds / len(model_calls):.0f} ms per call; everything else "
+        f"{(sum(timings) - 1000 * seconds) / len(timings):.1f} ms per answer"
     )
     print(f"load average now: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
 

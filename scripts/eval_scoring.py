@@ -27,7 +27,12 @@ from dialogs.scoring import Scorer
 from knowledge.pack import load_pack
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
-DEFAULT_LABELS = [DATA / "labelled_answers.yaml", DATA / "labelled_objection_answers.yaml"]
+DEFAULT_LABELS = [
+    DATA / "labelled_answers.yaml",
+    DATA / "labelled_objection_answers.yaml",
+    DATA / "labelled_tuning.yaml",
+    DATA / "labelled_tuning_2.yaml",
+]
 
 
 def ranks(values: list[float]) -> list[float]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from dialogs.scoring import Scorer
+from dialogs.scoring.clauses import split_clauses
+from dialogs.scoring.embedding import Embedder
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +135,29 @@ def test_harms_are_caught_inside_a_good_answer_and_quote_the_clause(scorer, pack
     assert result.score <= pack.scoring.harm_cap < clean.score
 
 
+LONG_GOOD_OBJECTION_ZH = (
+    "王老板，您担心利润薄很正常，换我也会这么算。您是跟哪家比的，比的是首月佣金还是一年下来的总收入？"
+    "城东一家跟您差不多大的店，上个月光在网分成就拿了两千多，后台截图我带来了，您可以翻翻看。"
+    "我们的分成是按月到账的，顾客在网一天您就多拿一天，不是一锤子买卖。"
+    "店员这边也不用多学什么，我下周二过来给他们讲半小时，每人发一张话术卡。"
+    "您担心的压货问题也不存在，卡是按需领的，季度末没卖完的可以全额退回去。"
+    "我们先不谈量，您先挑一个柜台试两周，周五下午我过来跟您一起看数据。"
+)
+
+
+def test_a_long_answer_is_read_within_the_token_budget_and_a_harm_at_its_end_still_fires(scorer, pack):
+    threat = "要是您这周不定下来，以后的新机型就不给您铺货了。"  # a threat no exact phrase knows: found by meaning
+    answer = LONG_GOOD_OBJECTION_ZH + threat
+    model = Embedder.shared()
+    read_whole = sum(model.token_count(c.text) for c in split_clauses(answer, coarse=True))
+    assert read_whole > pack.scoring.semantic.token_budget  # too long to be read whole
+    assert scorer.score("objection_handling", LONG_GOOD_OBJECTION_ZH, "zh").score >= 70
+    result = scorer.score("objection_handling", answer, "zh")
+    harm = next((c for c in result.harms if c.id == "pressure_to_sign"), None)
+    assert harm is not None and harm.evidence in threat
+    assert result.score <= pack.scoring.harm_cap
+
+
 def test_pasting_the_lesson_text_is_capped_with_a_tip(scorer, pack):
     step = pack.step("icebreaking")
     pasted = GOOD_ICEBREAK_ZH + step.techniques[0].how.zh + step.techniques[3].how.zh + step.purpose.zh
@@ -165,9 +190,11 @@ def test_a_closing_line_given_as_an_icebreaker_is_flagged_as_another_steps_job(s
 
 def test_the_same_text_always_gets_the_same_score(pack, scorer):
     again = Scorer(pack)
-    for text, locale in ((GOOD_ICEBREAK_ZH, "zh"), (GOOD_ICEBREAK_EN, "en")):
+    for text, locale in ((GOOD_ICEBREAK_ZH, "zh"), (GOOD_ICEBREAK_EN, "en"), (LONG_GOOD_OBJECTION_ZH * 2, "zh")):
         first = scorer.score("icebreaking", text, locale)
         assert again.score("icebreaking", text, locale) == first
+        assert scorer.score("icebreaking", text, locale) == first
+        Embedder.shared().clear_memo()  # vectors computed afresh, in another batch, give the same score
         assert scorer.score("icebreaking", text, locale) == first
 
 

@@ -33,10 +33,11 @@ def rendered(pack, template):
 
 def test_every_model_script_passes_its_own_step(scorer, pack):
     failures = []
+    prefixes = pack.scoring.rep_line_prefixes.zh + pack.scoring.rep_line_prefixes.en
     for step in pack.steps:
         for number, script in enumerate(step.model_scripts):
             for product, dealer, locale, text in rendered(pack, script.template):
-                answer = "\n".join(rep_lines(text))
+                answer = "\n".join(rep_lines(text, prefixes))
                 assert answer, (step.id, number, locale)
                 result = scorer.score(step.id, answer, locale)
                 if result.score < EXCELLENT or result.harms:

@@ -20,6 +20,8 @@ MAX_SCORED_CHARS = 4096  # Telegram's message limit; longer text is cut before s
 MAX_UNITS = 24  # the most clauses one answer is judged on (the rest is repetition or padding)
 MIN_HAN = 6  # a clause shorter than this (Chinese characters) is joined to its neighbour
 MIN_WORDS = 4  # ... or than this many English words
+COARSE_MIN_HAN = 12  # coarse clauses (a long answer, read within the model's token budget): joined up to this
+COARSE_MIN_WORDS = 8
 WINDOW_HAN = 16  # long unpunctuated Chinese: windows of about this many characters
 LONG_HAN = 28
 
@@ -88,8 +90,8 @@ def _raw_pieces(text: str) -> list[tuple[int, int, str]]:
     return pieces
 
 
-def _windows(text: str, start: int) -> list[tuple[int, int]]:
-    """Overlapping windows of jieba words over a long unpunctuated Chinese run."""
+def _windows(text: str, start: int, overlap: bool = True) -> list[tuple[int, int]]:
+    """Windows of jieba words over a long unpunctuated Chinese run, overlapping by half unless told not to."""
     words = jieba.lcut(text, HMM=False)
     bounds, offset = [], 0
     for word in words:
@@ -104,6 +106,9 @@ def _windows(text: str, start: int) -> list[tuple[int, int]]:
         windows.append((start + bounds[i][0], start + bounds[j - 1][1]))
         if j >= len(bounds):
             break
+        if not overlap:
+            i = j
+            continue
         # step about half a window forward
         half, k = 0, i
         while k < j - 1 and half < WINDOW_HAN // 2:
@@ -119,8 +124,10 @@ def fragments(text: str) -> list[str]:
     return [text[start:end].strip() for start, end, _ in _raw_pieces(text) if normalize(text[start:end])]
 
 
-def split_clauses(text: str) -> list[Clause]:
-    """The answer's clauses, short ones joined to the next within a sentence."""
+def split_clauses(text: str, coarse: bool = False) -> list[Clause]:
+    """The answer's clauses, short ones joined to the next within a sentence. Coarse clauses are joined up to
+    a longer length and long Chinese runs are cut without overlap: fewer, longer units for a long answer."""
+    min_han, min_words = (COARSE_MIN_HAN, COARSE_MIN_WORDS) if coarse else (MIN_HAN, MIN_WORDS)
     text = text[:MAX_SCORED_CHARS]
     spans: list[tuple[int, int, str, int]] = []  # start, end, delimiter, sentence
     sentence = 0
@@ -134,7 +141,7 @@ def split_clauses(text: str) -> list[Clause]:
         start += len(piece) - len(piece.lstrip())
         end = start + len(stripped)
         if han_count(stripped) > LONG_HAN and latin_words(stripped) < 3:
-            windows = _windows(stripped, start)
+            windows = _windows(stripped, start, overlap=not coarse)
             for i, (w_start, w_end) in enumerate(windows):
                 spans.append((w_start, w_end, delimiter if i == len(windows) - 1 else "", sentence))
         else:
@@ -147,7 +154,7 @@ def split_clauses(text: str) -> list[Clause]:
         if merged:
             start, end, delimiter, sent = merged[-1]
             previous = text[start:end]
-            short = han_count(previous) < MIN_HAN and latin_words(previous) < MIN_WORDS
+            short = han_count(previous) < min_han and latin_words(previous) < min_words
             if short and sent == span[3] and not any(c in _QUESTION_END for c in delimiter) and span[0] >= end:
                 merged[-1] = (start, span[1], span[2], sent)
                 continue

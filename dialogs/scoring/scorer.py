@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dialogs.scoring.clauses import Clause, han_count, latin_words, load_dictionary, split_clauses
+from dialogs.scoring.clauses import Clause, han_count, latin_words, load_dictionary, size, split_clauses
 from dialogs.scoring.embedding import Embedder, ScorerUnavailable
 from dialogs.scoring.exemplars import ExemplarBank
 from dialogs.scoring.guards import CopyDetector, KeywordList, unique
@@ -119,6 +119,7 @@ class Scorer:
                   Phrases(_both(n.cues)))
             for n in scoring.negative_checks
         )  # fmt: skip
+        self._harm_cues = Phrases([cue for n in scoring.negative_checks for cue in _both(n.cues)])
         self._bank = bank
         self._embedder: Embedder | None = None
         if mode == "semantic":
@@ -167,7 +168,7 @@ class Scorer:
     # --- scoring --------------------------------------------------------------
 
     def _score(self, shown_key: str, rubric_key: str, step_id: str, text: str, locale: str) -> ScoreResult:
-        clauses = unique(split_clauses(text))
+        clauses = self._clauses(text)
         sims = self._similarities(clauses)
         rubric = self._rubrics[rubric_key]
         results = [self._judge(check, text, clauses, sims, locale) for check in rubric]
@@ -188,11 +189,46 @@ class Scorer:
             band=self.band(score), notes=tuple(g.id for g in guards if not g.passed),
         )  # fmt: skip
 
+    def _clauses(self, text: str) -> list[Clause]:
+        """The answer's clauses, repeats dropped; coarser ones when the fine ones would not fit the token budget."""
+        clauses = unique(split_clauses(text))
+        if self._embedder is not None and self._tokens(clauses) > self._settings.token_budget:
+            clauses = unique(split_clauses(text, coarse=True))
+        return clauses
+
+    def _tokens(self, clauses: list[Clause]) -> int:
+        return sum(self._embedder.token_count(c.text) for c in clauses)
+
     def _similarities(self, clauses: list[Clause]) -> np.ndarray:
-        if self._embedder is None:
-            return np.zeros((len(clauses), self._bank.groups), dtype=np.float32)
-        vectors = self._embedder.embed_clauses([c.text for c in clauses])
-        return self._bank.similarities(vectors)
+        """(clauses × exemplar groups) closeness; a clause the model does not read is close to nothing."""
+        sims = np.zeros((len(clauses), self._bank.groups), dtype=np.float32)
+        if self._embedder is None or not clauses:
+            return sims
+        read = self._within_budget(clauses)
+        vectors = self._embedder.embed_clauses([clauses[i].text for i in read])
+        sims[read] = self._bank.similarities(vectors)
+        return sims
+
+    def _within_budget(self, clauses: list[Clause]) -> list[int]:
+        """The clauses the model reads, within the token budget: those holding a harm's cue word first (a harm
+        by meaning can only fire on them), then the others in the rep's order. Chosen from the text alone, so
+        the same text is always read the same way."""
+        budget = self._settings.token_budget
+        place, seen = [], {}
+        for clause in clauses:  # the clause's place in its sentence: 0 for the first
+            place.append(seen.get(clause.sentence, 0))
+            seen[clause.sentence] = place[-1] + 1
+        first = sorted(
+            range(len(clauses)),
+            key=lambda i: (size(clauses[i].text) < 3, place[i], not self._harm_cues.matches(clauses[i]), i),
+        )
+        read, spent = [], 0
+        for i in first:
+            cost = self._embedder.token_count(clauses[i].text)
+            if spent + cost <= budget:
+                read.append(i)
+                spent += cost
+        return sorted(read)
 
     def _credit(self, similarity: float) -> float:
         low, high = self._settings.partial_from, self._settings.pass_similarity
@@ -373,23 +409,25 @@ def _model_texts(pack: Pack) -> list[str]:
     one dealer: names change a few characters, and copies are recognised at 90% similarity anyway)."""
     texts = []
     dealer = pack.dealers[0]
+    prefixes = _both(pack.scoring.rep_line_prefixes)
     for product in pack.products:
         for locale in LOCALES:
             context = template_context(product, dealer, locale)
             for step in pack.steps:
                 for script in step.model_scripts:
-                    texts.extend(rep_lines(str(render(script.template[locale], **context))))
+                    texts.extend(rep_lines(str(render(script.template[locale], **context)), prefixes))
             for card in pack.objections:
                 texts.append(str(render(card.model_answer[locale], **context)))
     return texts
 
 
-def rep_lines(script: str) -> list[str]:
-    """The rep's own lines of a rendered model script (those starting with 你： or You:)."""
+def rep_lines(script: str, prefixes: list[str]) -> list[str]:
+    """The rep's own lines of a rendered model script: those starting with one of `prefixes`
+    (scoring.yaml `rep_line_prefixes`), without it."""
     lines = []
     for line in script.splitlines():
         line = line.strip()
-        for prefix in ("你：", "你:", "You:", "You："):
-            if line.startswith(prefix):
-                lines.append(line[len(prefix) :].strip())
+        prefix = next((p for p in prefixes if line.startswith(p)), None)
+        if prefix is not None:
+            lines.append(line[len(prefix) :].strip())
     return lines
