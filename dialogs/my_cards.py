@@ -50,9 +50,6 @@ class MyCardsSession(ToolkitSession):
             self.notify("my.deleted", title=card.title)
         self.data.pop("card", None)
 
-    def has_cards(self, **_) -> bool:
-        return bool(self._cards())
-
     # --- getters ---------------------------------------------------------------------------------
 
     def card_choices(self) -> list[Choice]:
