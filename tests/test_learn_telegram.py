@@ -124,12 +124,13 @@ async def open_quiz(app, api, chat: int, language_code: str = "en"):
     """/learn, the first lesson, through its pages to its first question (in-process)."""
     await feed(app, message_update(chat, "/learn", language_code=language_code))
     while True:
-        message = api.sent(chat)[-1]
+        message = api.shown(chat)[-1]  # a press edits its own message: the screen as the user sees it
         labels = dict(buttons_of(message))
-        target = next((d for label, d in labels.items() if label.startswith(("▫️ 1.", "Next", "Take the quiz"))), None)
+        starts = ("▫️ 1.", "Next", "Take the quiz", "More")
+        target = next((d for label, d in labels.items() if label.startswith(starts)), None)
         if target is None:
             return
-        await feed(app, callback_update(chat, target))
+        await feed(app, callback_update(chat, target, message_id=message["message_id"]))
         if api.sent_polls(chat):
             return
 
@@ -180,7 +181,7 @@ async def test_an_answer_to_an_outdated_poll_is_refused_and_not_logged(storage, 
 def test_a_quiz_survives_the_outbox():
     quiz = Quiz("five_myths:1", "2/3 · 哪一种？", ("甲", "乙 & <丙>"), 1, "因为……")
     reply = Reply(
-        "2/3 · 哪一种？", (Button("answer", "甲", "0"), Button("answer", "乙", "1")), None, 7, "question", 3, quiz
+        "2/3 · 哪一种？", (Button("answer", "甲", "0"), Button("answer", "乙", "1")), None, 7, "question", 3, quiz=quiz
     )
     assert reply_from_json(reply_to_json(reply)) == reply
     plain = Reply("hello")
