@@ -324,7 +324,8 @@ async def test_an_update_the_bot_cannot_read_is_skipped_and_polling_goes_on(tmp_
     from bot.telegram.polling import poll
 
     async with Bot(tmp_path, engine, RecordingRequest(latency=0.01)) as bot:  # each request yields to the loop
-        unreadable = {"update_id": 5000, "message": {"message_id": 1, "date": "not a date", "chat": "not a chat"}}
+        chat = {"id": CHAT, "type": "private"}
+        unreadable = {"update_id": 5000, "message": {"message_id": 1, "date": "not a date", "chat": chat}}
         bot.api.push(unreadable)
         bot.api.push(message_update(CHAT, "/start", update_id=5001))
         polling = asyncio.create_task(poll(bot.app.bot, bot.intake, timeout=0))
