@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 
 from bot.storage import Storage
 from tests import team_log
-from tests.fake_telegram import buttons_of, callback_update, feed, message_update, recorded_application
+from tests.fake_telegram import buttons_of, callback_update, feed, message_update, recorded_application, user
 from tests.team_log import ADMIN, MANAGER_A, MANAGER_B, PARTNER_A, REP_A, REP_B, TEAM_A_SECRETS
 
 REFUSAL = "只对团队经理开放"
@@ -126,7 +126,7 @@ async def test_forged_presses_pointing_into_team_a_find_nothing(bot, storage, bu
     assert not [s for s in secrets_of(built) if s in everything_sent(api, bob)]
 
 
-async def read_screen(app, api, chat: int) -> str:
+async def read_screen(app, api, chat: int, name: str) -> str:
     """The newest screen as the user reads it: every page, pressing "more" (which edits it) to the last."""
     pages = []
     for _ in range(30):
@@ -135,7 +135,9 @@ async def read_screen(app, api, chat: int) -> str:
         more = next((data for label, data in buttons_of(screen) if "更多" in label), None)
         if more is None:
             return "\n".join(pages)
-        await feed(app, callback_update(chat, more, message=dict(api.messages[(chat, screen["message_id"])])))
+        press = callback_update(chat, more, message=dict(api.messages[(chat, screen["message_id"])]))
+        press["callback_query"]["from"] = user(chat, name)  # the presser keeps their name (it is stored)
+        await feed(app, press)
     raise AssertionError(f"still more after 30 pages: {pages[-1][:80]!r}")
 
 
@@ -144,9 +146,9 @@ async def test_team_a_manager_and_the_admin_see_team_a(bot, storage, built):
     overviews = {}
     for person in (MANAGER_A, ADMIN):
         await feed(app, message_update(person.telegram_id, "/team"))
-        overviews[person.name] = overview = await read_screen(app, api, person.telegram_id)
+        overviews[person.name] = overview = await read_screen(app, api, person.telegram_id, person.name)
         await feed(app, message_update(person.telegram_id, "/rep 王小明"))
-        sessions = await read_screen(app, api, person.telegram_id)
+        sessions = await read_screen(app, api, person.telegram_id, person.name)
         assert all(name in overview for name in TEAM_A_SECRETS)
         assert "course" in sessions and REP_A.name in sessions
         assert [f.method for f in api.files(person.telegram_id)] == ["sendPhoto"]  # the chart, with the last page
