@@ -98,7 +98,7 @@ def show_help(shell: Shell, arg: str) -> Outcome:
     commands = [{"name": name, "description": shell.ui(f"command.{name}")} for name in names]
     replies = [shell.reply(shell.ui("common.help", commands=commands))]
     if shell.session is not None:
-        replies.append(shell.engine.current_screen(shell.user, shell.session))
+        replies.append(shell.engine.current_screen(shell.user, shell.session, reader=shell.reader))
     return shell.outcome(*replies)
 
 

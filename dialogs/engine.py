@@ -284,7 +284,7 @@ class Engine:
             if session is None:
                 return self._no_session(user, key)
             return Outcome([self.current_screen(user, session, ui(key), reader)], session)
-        if event.kind == "text" and (shell_button := self._shell_button(user, session, event.text, paused)):
+        if event.kind == "text" and (shell_button := self._shell_button(user, session, event.text, paused, reader)):
             return self._answer(user, session, Event.press(shell_button), paused, reader)
         if session is None:
             return self._no_session(user, "common.button_expired" if event.kind == "button" else "common.no_session")
@@ -368,7 +368,7 @@ class Engine:
             return replace(outcome, replies=replies)
         return Outcome([Reply(ui("common.unknown_command", command=name[:64]))])
 
-    def _shell_button(self, user: User, session, text: str, paused) -> Button | None:
+    def _shell_button(self, user: User, session, text: str, paused, reader: Reader | None = None) -> Button | None:
         """The command button of the app shell's screens (menu, /lang, /settings, ...) whose label was typed.
 
         Those screens belong to no session, so what they offered is not remembered: typing a label of
@@ -378,11 +378,11 @@ class Engine:
         if not typed or len(typed) > 60:  # labels are short; an answer is not looked up
             return None
         if session is not None:
-            model = self._model(session, user)
+            model = self._model(session, user, reader)  # the window's getters read stored facts through it
             if any(_same_label(typed, b.label) for b in self._typed_buttons(self.flows[session.flow], model, 0)):
                 return None
         for name in self.app_commands:
-            for reply in self._app_command(user, session, name, "", paused).replies:
+            for reply in self._app_command(user, session, name, "", paused, reader).replies:
                 for button in reply.buttons:
                     if button.trigger.startswith("/") and _same_label(typed, button.label):
                         return button

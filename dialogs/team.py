@@ -69,7 +69,7 @@ class ManagerSession(FlowSession):
 class TeamSession(ManagerSession):
     @cached_property
     def members(self) -> list:
-        return self.records.team()
+        return self.records.team() if self.records is not None else []
 
     def digest_from_arg(self, arg: str = "", **_):
         """`/team digest on` / `/team digest off` (the overview's button) opts in or out of the weekly digest."""
@@ -137,7 +137,8 @@ class RepSession(ManagerSession):
         return {"asked": self.data.get("asked", ""), "not_found": bool(self.data.get("asked"))}
 
     def members(self) -> list[Choice]:
-        return [Choice(str(m.user_id), m.name[:40] or str(m.user_id)) for m in self.records.team()[:20]]
+        team = self.records.team() if self.records is not None else []
+        return [Choice(str(m.user_id), m.name[:40] or str(m.user_id)) for m in team[:20]]
 
     def member_pressed(self, arg: str = "", **_) -> bool:
         member = self.records.member(int(arg)) if ID.fullmatch(arg) else None
@@ -146,6 +147,8 @@ class RepSession(ManagerSession):
 
     @cached_property
     def member(self):
+        if self.records is None:
+            return None
         return self.records.member(self.data.get("member") or -1)
 
     @cached_property
@@ -188,6 +191,9 @@ class RepSession(ManagerSession):
 
     @cached_property
     def answers(self) -> list:
+        """The open session's answers; none outside a session (a getter may be called in any state)."""
+        if self.records is None or self.data.get("session") is None:
+            return []
         try:
             return self.records.transcript(self.data["session"])
         except Exception as exc:

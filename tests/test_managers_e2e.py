@@ -17,7 +17,7 @@ from matplotlib import image
 from openpyxl import load_workbook
 
 from tests import team_log
-from tests.fake_telegram import BOT_USER, TOKEN, FakeBotApiServer, message_update
+from tests.fake_telegram import BOT_USER, TOKEN, FakeBotApiServer, buttons_of, callback_update, message_update, user
 from tests.helpers import wait_until
 from tests.team_log import MANAGER_A, PARTNER_A, REP_A
 from tests.test_telegram_e2e import start_bot, stop
@@ -79,13 +79,31 @@ def test_managers_get_their_own_menu_and_reps_never_see_manager_commands(running
     assert {"team", "rep", "export", "invite", "progress"} <= {c["command"] for c in scoped[0]["commands"]}
 
 
+def ask_and_read(api, chat: int, text: str, name: str) -> None:
+    """Send `text` and read its screen as a user does: press "more" (which edits it) until its last page,
+    the one a chart comes with."""
+    before = len(api.shown(chat))
+    api.push(message_update(chat, text, name=name))
+    for _ in range(30):
+        assert wait_until(lambda seen=before: len(api.shown(chat)) > seen), [m["text"][:40] for m in api.shown(chat)]
+        screen = api.messages[(chat, api.shown(chat)[-1]["message_id"])]
+        more = next((data for label, data in buttons_of(screen) if "更多" in label), None)
+        if more is None:
+            return
+        before = len(api.shown(chat))
+        press = callback_update(chat, more, message=dict(screen))
+        press["callback_query"]["from"] = user(chat, name)  # the presser keeps their name (it is stored)
+        api.push(press)
+    raise AssertionError(f"still more after 30 pages: {api.shown(chat)[-1]['text'][:80]!r}")
+
+
 def test_team_and_progress_send_real_charts_and_export_sends_files_that_open(running):
     api, db, log_path = running
     manager, rep = MANAGER_A.telegram_id, REP_A.telegram_id
-    api.push(message_update(manager, "/team", name=MANAGER_A.name))
+    ask_and_read(api, manager, "/team", MANAGER_A.name)
     (chart,) = api.wait_for_files(1, manager)
     assert chart.method == "sendPhoto" and inked(chart.content) > 0.01 and "团队" in chart.caption
-    api.push(message_update(rep, "/progress", name=REP_A.name))
+    ask_and_read(api, rep, "/progress", REP_A.name)
     (progress,) = api.wait_for_files(1, rep)
     assert progress.method == "sendPhoto" and inked(progress.content) > 0.01
     api.push(message_update(manager, "/export csv", name=MANAGER_A.name))

@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 
 from bot.storage import Storage
 from tests import team_log
-from tests.fake_telegram import buttons_of, callback_update, feed, message_update, recorded_application
+from tests.fake_telegram import buttons_of, callback_update, feed, message_update, recorded_application, user
 from tests.team_log import ADMIN, MANAGER_A, MANAGER_B, PARTNER_A, REP_A, REP_B, TEAM_A_SECRETS
 
 REFUSAL = "只对团队经理开放"
@@ -43,9 +43,10 @@ async def bot(storage, pack):
 
 
 def everything_sent(api, chat: int) -> str:
-    """All a chat received, as one text: messages, button labels, captions, and the files' contents."""
+    """All a chat received, as one text: every screen (a message as sent and as each edit left it), button
+    labels, captions, and the files' contents."""
     parts = []
-    for message in api.sent(chat):
+    for message in [*api.sent(chat), *api.shown(chat)]:
         parts.append(message["text"])
         parts += [label for label, _ in buttons_of(message)]
     for sent in api.files(chat):
@@ -125,17 +126,36 @@ async def test_forged_presses_pointing_into_team_a_find_nothing(bot, storage, bu
     assert not [s for s in secrets_of(built) if s in everything_sent(api, bob)]
 
 
+async def read_screen(app, api, chat: int, name: str) -> str:
+    """The newest screen as the user reads it: every page, pressing "more" (which edits it) to the last."""
+    pages = []
+    for _ in range(30):
+        screen = api.shown(chat)[-1]
+        pages.append(screen["text"])
+        more = next((data for label, data in buttons_of(screen) if "更多" in label), None)
+        if more is None:
+            return "\n".join(pages)
+        press = callback_update(chat, more, message=dict(api.messages[(chat, screen["message_id"])]))
+        press["callback_query"]["from"] = user(chat, name)  # the presser keeps their name (it is stored)
+        await feed(app, press)
+    raise AssertionError(f"still more after 30 pages: {pages[-1][:80]!r}")
+
+
 async def test_team_a_manager_and_the_admin_see_team_a(bot, storage, built):
     app, api = bot
+    overviews = {}
     for person in (MANAGER_A, ADMIN):
-        await feed(app, message_update(person.telegram_id, "/team"), message_update(person.telegram_id, "/rep 王小明"))
-        texts = [m["text"] for m in api.sent(person.telegram_id)]
-        assert all(name in texts[0] for name in TEAM_A_SECRETS)
-        assert "course" in texts[1] and REP_A.name in texts[1]
-        assert [f.method for f in api.files(person.telegram_id)] == ["sendPhoto"]
-    admin_overview = api.sent(ADMIN.telegram_id)[0]["text"]
+        await feed(app, message_update(person.telegram_id, "/team"))
+        overviews[person.name] = overview = await read_screen(app, api, person.telegram_id, person.name)
+        await feed(app, message_update(person.telegram_id, "/rep 王小明"))
+        sessions = await read_screen(app, api, person.telegram_id, person.name)
+        assert all(name in overview for name in TEAM_A_SECRETS)
+        assert "course" in sessions and REP_A.name in sessions
+        assert [f.method for f in api.files(person.telegram_id)] == ["sendPhoto"]  # the chart, with the last page
+    admin_overview = overviews[ADMIN.name]
     assert REP_B.name in admin_overview and "所有团队" in admin_overview  # the admin sees every team
-    assert REP_B.name not in api.sent(MANAGER_A.telegram_id)[0]["text"]
+    assert REP_B.name not in overviews[MANAGER_A.name]
+    assert REP_B.name not in everything_sent(api, MANAGER_A.telegram_id)
 
 
 async def test_the_admin_exports_every_team_and_a_manager_only_theirs(bot, storage):
