@@ -295,6 +295,13 @@ def pack_entries(pack: Pack, topics: Mapping[str, Any] | None = None) -> list[En
 # --- the index ------------------------------------------------------------------------------
 
 
+def _indexed_keywords(entry: Entry) -> str:
+    """What the keywords column holds. A model script has its step's title there, so a step is indexed
+    under its own title there too: otherwise its (short) scripts outrank the (long) step on the step's
+    own name and push it out of the results once a step has five scripts."""
+    return entry.keywords or (entry.title if entry.kind == "step" else "")
+
+
 class SearchIndex:
     """An FTS5 table in memory over some entries; safe to query from several threads."""
 
@@ -309,7 +316,7 @@ class SearchIndex:
         self._db.executemany(
             "INSERT INTO items(rowid, title, keywords, body) VALUES (?, ?, ?, ?)",
             (
-                (i, segment_for_index(e.title), segment_for_index(e.keywords), segment_for_index(e.body))
+                (i, segment_for_index(e.title), segment_for_index(_indexed_keywords(e)), segment_for_index(e.body))
                 for i, e in enumerate(self.entries)
             ),
         )
