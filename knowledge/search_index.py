@@ -171,22 +171,34 @@ def _texts_of(value: Any, locale: str) -> str:
 
 
 class _Renderer:
-    """Content texts as plain text: templates rendered for the first product and dealer (as the drill does)."""
+    """Content texts as plain text: templates rendered for the first product and dealer (as the drill does),
+    or for the dealer a text was written for (a persona's own model script)."""
 
     def __init__(self, pack: Pack):
-        self.contexts = {
-            locale: template_context(pack.products[0], pack.dealers[0], locale)
-            if pack.products and pack.dealers
-            else {}
-            for locale in LOCALES
-        }
+        self.pack = pack
+        self._contexts: dict[tuple[str, str | None], dict] = {}
 
-    def __call__(self, value: Any, locale: str) -> str:
+    def _context(self, locale: str, dealer_id: str | None) -> dict:
+        key = (locale, dealer_id)
+        if key not in self._contexts:
+            pack = self.pack
+            if not (pack.products and pack.dealers):
+                self._contexts[key] = {}
+            else:
+                dealer = next((d for d in pack.dealers if d.id == dealer_id), pack.dealers[0])
+                self._contexts[key] = template_context(pack.products[0], dealer, locale)
+        return self._contexts[key]
+
+    def __call__(self, value: Any, locale: str, dealer_id: str | None = None) -> str:
         source = _texts_of(value, locale)
         try:
-            return html.unescape(str(render(source, **self.contexts[locale])))
+            return html.unescape(str(render(source, **self._context(locale, dealer_id))))
         except TemplateError:  # a text that is not a valid template here is shown as written
             return source
+
+
+def _first(ids) -> str | None:
+    return ids[0] if ids else None
 
 
 def _step_entries(pack: Pack, text: _Renderer, locale: str) -> Iterable[Entry]:
@@ -210,7 +222,7 @@ def _step_entries(pack: Pack, text: _Renderer, locale: str) -> Iterable[Entry]:
                 "script",
                 locale,
                 text(script.title, locale),
-                (Section("script", text(script.template, locale)),),
+                (Section("script", text(script.template, locale, _first(getattr(script, "dealers", None)))),),
                 keywords=text(step.title, locale),
             )
 
@@ -295,6 +307,13 @@ def pack_entries(pack: Pack, topics: Mapping[str, Any] | None = None) -> list[En
 # --- the index ------------------------------------------------------------------------------
 
 
+def _indexed_keywords(entry: Entry) -> str:
+    """What the keywords column holds. A model script has its step's title there, so a step is indexed
+    under its own title there too: otherwise its (short) scripts outrank the (long) step on the step's
+    own name and push it out of the results once a step has five scripts."""
+    return entry.keywords or (entry.title if entry.kind == "step" else "")
+
+
 class SearchIndex:
     """An FTS5 table in memory over some entries; safe to query from several threads."""
 
@@ -309,7 +328,7 @@ class SearchIndex:
         self._db.executemany(
             "INSERT INTO items(rowid, title, keywords, body) VALUES (?, ?, ?, ?)",
             (
-                (i, segment_for_index(e.title), segment_for_index(e.keywords), segment_for_index(e.body))
+                (i, segment_for_index(e.title), segment_for_index(_indexed_keywords(e)), segment_for_index(e.body))
                 for i, e in enumerate(self.entries)
             ),
         )

@@ -8,6 +8,7 @@ import sqlite3
 import pytest
 
 from knowledge.pack import load_pack
+from tests.helpers import squeeze
 from tests.test_console import coach_chat
 from tests.test_toolkit import RESTATED, SCALE, VALUE_STATEMENT
 
@@ -42,7 +43,8 @@ def test_each_tool_completes_in_the_console_and_its_card_opens_with_my(tmp_path,
     assert result.returncode == 0, result.stderr.decode()
 
     not_a_target = next(c for c in PACK.roleplay.man_classes if c.code == "man")
-    assert out.count(not_a_target.strategy[locale]) == 2  # the result, and the card opened from /my
+    read = squeeze(out)  # the pages of a screen, printed one after another, read as one passage
+    assert read.count(squeeze(not_a_target.strategy[locale])) == 2  # the result, and the card opened from /my
     swot_heading = ("SWOT：" if locale == "zh" else "SWOT: ") + WORDS[locale]["subject"]
     pitch_heading = ("话术卡：" if locale == "zh" else "Script card: ") + PACK.product("home_fiber").name[locale]
     assert out.count(swot_heading) == 2 and out.count(pitch_heading) == 2  # each card, at the end and from /my
