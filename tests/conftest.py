@@ -37,3 +37,34 @@ def service(storage, engine):
 @pytest.fixture
 def rep():
     return Identity("console", "rep-li", "Li")
+
+
+@pytest.fixture(scope="module")
+def team_db(tmp_path_factory, pack):
+    """The team log of tests/team_log.py as a database file, built once per module (copy it before writing)."""
+    from tests import team_log
+
+    path = tmp_path_factory.mktemp("teams") / "coach.db"
+    team_log.build(path, pack)
+    return path
+
+
+@pytest.fixture
+def pack_copy(tmp_path):
+    """A copy of the shipped pack, and a way to edit one of its YAML files."""
+    import shutil
+
+    import yaml
+
+    from knowledge.pack import DEFAULT_DIR
+
+    root = tmp_path / "pack"
+    shutil.copytree(DEFAULT_DIR, root)
+
+    def edit(relative: str, change):
+        path = root / relative
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        change(data)
+        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+    return root, edit

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import shutil
 
-import pytest
-import yaml
-
 from knowledge.checks import PAGE_COLUMNS, PAGE_LINES, display_lines
 from knowledge.pack import DEFAULT_DIR, LOCALES, check_pack
 
@@ -47,20 +44,6 @@ def test_a_chinese_character_takes_two_columns():
     assert display_lines("渠" * (PAGE_COLUMNS // 2)) == 1
     assert display_lines("渠" * (PAGE_COLUMNS // 2 + 1)) == 2
     assert display_lines("a" * PAGE_COLUMNS + "\n" + "b") == 2
-
-
-@pytest.fixture
-def pack_copy(tmp_path):
-    root = tmp_path / "pack"
-    shutil.copytree(DEFAULT_DIR, root)
-
-    def edit(relative: str, change):
-        path = root / relative
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        change(data)
-        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-
-    return root, edit
 
 
 def problems_of(root) -> list[str]:

@@ -34,16 +34,9 @@ from tests.manager_log import answer
 from tests.team_log import ADMIN, MANAGER_A, MANAGER_B, PARTNER_A, REP_A, REP_B, STAFF, Person
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory, pack):
-    path = tmp_path_factory.mktemp("teams") / "coach.db"
-    team_log.build(path, pack)
-    return path
-
-
 @pytest.fixture
-def db(built, tmp_path):
-    return team_log.copy_of(built, tmp_path)
+def db(team_db, tmp_path):
+    return team_log.copy_of(team_db, tmp_path)
 
 
 @pytest.fixture
@@ -170,9 +163,9 @@ def open_first_answer(service) -> Learner:
     return manager.press("course")
 
 
-def test_a_transcript_page_shows_the_answer_its_score_and_the_quoted_evidence(service, storage, built):
+def test_a_transcript_page_shows_the_answer_its_score_and_the_quoted_evidence(service, storage, team_db):
     page = open_first_answer(service)
-    first_answer = team_log.answers_of(built, REP_A)[0]
+    first_answer = team_log.answers_of(team_db, REP_A)[0]
     assert "第 1/5 条" in page.text and first_answer[:20] in page.text
     machine = storage.db.execute(
         "SELECT score FROM scores WHERE user_id = ? ORDER BY id", [user_row(storage, REP_A).id]
@@ -389,9 +382,9 @@ def test_a_manager_pressing_and_typing_anything_always_gets_valid_replies(servic
         buttons = next((r.buttons for r in reversed(replies) if r.buttons), buttons)
 
 
-def test_a_forgotten_rep_leaves_no_copy_of_their_answers_in_the_managers_log(service, storage, built):
+def test_a_forgotten_rep_leaves_no_copy_of_their_answers_in_the_managers_log(service, storage, team_db):
     page = open_first_answer(service)
-    first_answer = team_log.answers_of(built, REP_A)[0]
+    first_answer = team_log.answers_of(team_db, REP_A)[0]
     assert first_answer[:20] in page.text  # the manager saw it
     forget(service, REP_A)
     logged = "\n".join(t["text"] for t in storage.turns(user_row(storage, MANAGER_A).id))

@@ -23,16 +23,9 @@ from tests.team_log import MANAGER_A, PARTNER_A, REP_A
 from tests.test_telegram_e2e import start_bot, stop
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory, pack):
-    path = tmp_path_factory.mktemp("teams") / "coach.db"
-    team_log.build(path, pack)
-    return path
-
-
 @pytest.fixture
-def running(built, tmp_path, monkeypatch):
-    db = team_log.copy_of(built, tmp_path)
+def running(team_db, tmp_path, monkeypatch):
+    db = team_log.copy_of(team_db, tmp_path)
     monkeypatch.setenv("COACH_MANAGER_IDS", "900,901")
     monkeypatch.setenv("COACH_ADMIN_IDS", "800")
     log_path = tmp_path / "bot.log"

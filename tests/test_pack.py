@@ -1,8 +1,7 @@
-"""`coach kb check`: the shipped pack passes; a broken one fails, naming file and field."""
+"""`coach kb check`: the shipped pack passes; a broken copy fails, naming file and field."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 
@@ -38,27 +37,12 @@ def test_shipped_pack_has_the_required_content(pack):
     assert len(pack.products) >= 2 and len(pack.dealers) >= 2
 
 
-@pytest.fixture
-def broken(tmp_path):
-    """A copy of the shipped pack, and a way to edit one of its YAML files."""
-    root = tmp_path / "pack"
-    shutil.copytree(DEFAULT_DIR, root)
-
-    def edit(relative: str, change):
-        path = root / relative
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        change(data)
-        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-
-    return root, edit
-
-
 def step_file(root, step_id):
     return next(p for p in (root / "steps").glob("*.yaml") if step_id in p.name).relative_to(root)
 
 
-def test_problems_name_the_file_and_the_field(broken):
-    root, edit = broken
+def test_problems_name_the_file_and_the_field(pack_copy):
+    root, edit = pack_copy
     icebreaking = str(step_file(root, "icebreaking"))
     agreement = str(step_file(root, "agreement"))
     edit(icebreaking, lambda d: d["techniques"][1]["how"].pop("en"))  # missing translation
@@ -85,8 +69,8 @@ def test_problems_name_the_file_and_the_field(broken):
     assert "ui.yaml: course.feedback.zh: undefined variable 'scroe'" in out
 
 
-def test_invalid_yaml_and_missing_files_are_reported(broken):
-    root, _ = broken
+def test_invalid_yaml_and_missing_files_are_reported(pack_copy):
+    root, _ = pack_copy
     (root / "dealers.yaml").write_text("dealers: [unclosed", encoding="utf-8")
     (root / "products.yaml").unlink()
     problems = [str(p) for p in check_pack(root)]
@@ -96,8 +80,8 @@ def test_invalid_yaml_and_missing_files_are_reported(broken):
         load_pack(root)
 
 
-def test_a_company_pack_is_used_through_the_environment(broken, tmp_path):
-    root, edit = broken
+def test_a_company_pack_is_used_through_the_environment(pack_copy, tmp_path):
+    root, edit = pack_copy
     edit("ui.yaml", lambda d: d["common.welcome"].update(zh="欢迎来到青禾培训中心！{{ name }}"))
     env = {"COACH_KNOWLEDGE_DIR": str(root), "PATH": "/usr/bin:/bin", "COACH_DB": str(tmp_path / "c.db")}
     result = subprocess.run(
@@ -112,8 +96,8 @@ def test_a_company_pack_is_used_through_the_environment(broken, tmp_path):
     assert bad.returncode == 1 and "content pack folder not found" in bad.stdout
 
 
-def test_role_play_and_drill_content_is_cross_checked(broken):
-    root, edit = broken
+def test_role_play_and_drill_content_is_cross_checked(pack_copy):
+    root, edit = pack_copy
     edit("dealers.yaml", lambda d: d["dealers"][0]["objections"].__setitem__(0, "no_such_card"))
     edit("dealers.yaml", lambda d: d["dealers"][1]["reactions"]["agreement"]["poor"].update(en="{{ dealer.nmae }}"))
     edit("roleplay.yaml", lambda d: d["man_classes"].pop())
@@ -127,8 +111,8 @@ def test_role_play_and_drill_content_is_cross_checked(broken):
     assert "objections.yaml: objections[3].deck: Input should be 'dealer' or 'customer'" in out
 
 
-def test_drill_settings_are_checked_and_the_reminder_time_is_read_from_them(broken):
-    root, edit = broken
+def test_drill_settings_are_checked_and_the_reminder_time_is_read_from_them(pack_copy):
+    root, edit = pack_copy
     edit("drill.yaml", lambda d: d["reminder"].update(time="21:30", timezone="Europe/Berlin"))
     reminder = load_pack(root).reminder_time
     assert (reminder.hour, reminder.minute, str(reminder.tzinfo)) == (21, 30, "Europe/Berlin")
@@ -150,8 +134,8 @@ def test_each_file_of_the_pack_is_parsed_once(monkeypatch):
     assert sorted(reads) == sorted(set(reads)) and "drill.yaml" in reads and "ui.yaml" in reads
 
 
-def test_reactions_must_answer_known_personas_and_checks(broken):
-    root, edit = broken
+def test_reactions_must_answer_known_personas_and_checks(pack_copy):
+    root, edit = pack_copy
 
     def spoil(data):
         lines = data["reactions"]["wang_ideal"]
@@ -182,8 +166,8 @@ def test_shipped_personas_declare_their_facts_once(pack):
         assert all("dealer.facts.shop_area_m2" in profile[locale] for locale in ("zh", "en"))
 
 
-def test_kb_check_catches_a_persona_told_two_ways(broken):
-    root, edit = broken
+def test_kb_check_catches_a_persona_told_two_ways(pack_copy):
+    root, edit = pack_copy
     agreement = str(step_file(root, "agreement"))
     wu = lambda d: d["dealers"][_dealer_index(d, "wu_franchise")]  # noqa: E731
     wang = lambda d: d["dealers"][_dealer_index(d, "wang_ideal")]  # noqa: E731
@@ -217,8 +201,8 @@ def test_kb_check_catches_a_persona_told_two_ways(broken):
     )
 
 
-def test_a_warning_is_reported_but_the_pack_still_loads(broken):
-    root, edit = broken
+def test_a_warning_is_reported_but_the_pack_still_loads(pack_copy):
+    root, edit = pack_copy
     cards = lambda d: next(o for o in d["objections"] if o["id"] == "myth_only_strong_dealers")  # noqa: E731
     edit("objections.yaml", lambda d: cards(d)["checks"]["acknowledge"]["tip"].update(en="Tell him he is right."))
     result = run_check(str(root))

@@ -22,16 +22,9 @@ from tests.team_log import ADMIN, MANAGER_A, MANAGER_B, PARTNER_A, REP_A, REP_B,
 REFUSAL = "只对团队经理开放"
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory, pack):
-    path = tmp_path_factory.mktemp("teams") / "coach.db"
-    team_log.build(path, pack)
-    return path
-
-
 @pytest.fixture
-def storage(built, tmp_path):
-    store = Storage(team_log.copy_of(built, tmp_path))
+def storage(team_db, tmp_path):
+    store = Storage(team_log.copy_of(team_db, tmp_path))
     yield store
     store.close()
 
@@ -59,9 +52,9 @@ def everything_sent(api, chat: int) -> str:
     return "\n".join(parts)
 
 
-def secrets_of(built) -> list[str]:
+def secrets_of(team_db) -> list[str]:
     """Team A's members' names and the first words of each of their answers."""
-    answers = team_log.answers_of(built, REP_A) + team_log.answers_of(built, PARTNER_A)
+    answers = team_log.answers_of(team_db, REP_A) + team_log.answers_of(team_db, PARTNER_A)
     return [*TEAM_A_SECRETS, *(a[:12] for a in answers)]
 
 
@@ -74,20 +67,20 @@ COMMANDS = ["/team", "/rep 王小明", "/rep {rep_id}", "/export csv", "/export 
 
 @pytest.mark.parametrize("person", [REP_A, PARTNER_A], ids=["rep", "partner"])
 @pytest.mark.parametrize("command", COMMANDS)
-async def test_a_rep_and_a_partner_get_a_polite_refusal_and_nothing_else(bot, storage, built, person, command):
+async def test_a_rep_and_a_partner_get_a_polite_refusal_and_nothing_else(bot, storage, team_db, person, command):
     app, api = bot
     await feed(app, message_update(person.telegram_id, command.format(rep_id=rep_a_id(storage))))
     sent = api.sent(person.telegram_id)
     assert len(sent) == 1 and REFUSAL in sent[0]["text"]
     assert api.files(person.telegram_id) == []
     seen = everything_sent(api, person.telegram_id)
-    assert not [s for s in secrets_of(built) if s != person.name and s in seen]
+    assert not [s for s in secrets_of(team_db) if s != person.name and s in seen]
     assert storage.db.execute("SELECT COUNT(*) FROM invites WHERE created_by = (SELECT id FROM users WHERE"
                               " external_id = ?)", [str(person.telegram_id)]).fetchone()[0] == 0  # fmt: skip
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-async def test_the_manager_of_another_team_sees_nothing_of_team_a(bot, storage, built, command):
+async def test_the_manager_of_another_team_sees_nothing_of_team_a(bot, storage, team_db, command):
     app, api = bot
     typed = command.format(rep_id=rep_a_id(storage))
     await feed(app, message_update(MANAGER_B.telegram_id, typed))
@@ -95,7 +88,7 @@ async def test_the_manager_of_another_team_sees_nothing_of_team_a(bot, storage, 
     assert seen.strip() and REFUSAL not in seen  # a manager is answered, about their own team
     asked = typed.partition(" ")[2]
     seen = seen.replace(f"「{asked}」", "") if asked else seen  # "no member called 「王小明」" echoes what Bob typed
-    assert not [s for s in secrets_of(built) if s in seen]
+    assert not [s for s in secrets_of(team_db) if s in seen]
 
 
 async def test_the_other_manager_finds_no_such_member_and_sees_their_own_team(bot, storage):
@@ -107,7 +100,7 @@ async def test_the_other_manager_finds_no_such_member_and_sees_their_own_team(bo
     assert REP_B.name in overview and "1 人" in overview
 
 
-async def test_forged_presses_pointing_into_team_a_find_nothing(bot, storage, built):
+async def test_forged_presses_pointing_into_team_a_find_nothing(bot, storage, team_db):
     """Bob's own keyboards, with the argument swapped for team A's member and session ids."""
     app, api = bot
     bob = MANAGER_B.telegram_id
@@ -123,7 +116,7 @@ async def test_forged_presses_pointing_into_team_a_find_nothing(bot, storage, bu
     forged_session = back.rsplit("|", 2)[0] + f"|open|{a_session}"
     await feed(app, callback_update(bob, forged_session))
     assert "过期" in api.sent(bob)[-1]["text"]
-    assert not [s for s in secrets_of(built) if s in everything_sent(api, bob)]
+    assert not [s for s in secrets_of(team_db) if s in everything_sent(api, bob)]
 
 
 async def read_screen(app, api, chat: int, name: str) -> str:
@@ -141,7 +134,7 @@ async def read_screen(app, api, chat: int, name: str) -> str:
     raise AssertionError(f"still more after 30 pages: {pages[-1][:80]!r}")
 
 
-async def test_team_a_manager_and_the_admin_see_team_a(bot, storage, built):
+async def test_team_a_manager_and_the_admin_see_team_a(bot, storage, team_db):
     app, api = bot
     overviews = {}
     for person in (MANAGER_A, ADMIN):
