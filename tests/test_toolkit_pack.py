@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from knowledge.pack import check_pack
-from tests.test_pack import broken  # noqa: F401 - the fixture: a copy of the shipped pack to edit
 
 
 def problems(root) -> list[str]:
     return [str(p) for p in check_pack(root)]
 
 
-def test_every_man_class_needs_next_steps_and_every_dimension_a_question(broken):  # noqa: F811
-    root, edit = broken
+def test_every_man_class_needs_next_steps_and_every_dimension_a_question(pack_copy):
+    root, edit = pack_copy
 
     def damage(data):
         del data["man"]["next_steps"]["MaN"]
@@ -25,8 +24,8 @@ def test_every_man_class_needs_next_steps_and_every_dimension_a_question(broken)
     assert "toolkit.yaml: man.questions: no question on need" in found
 
 
-def test_a_toolkit_template_must_render_with_the_variables_the_bot_gives(broken):  # noqa: F811
-    root, edit = broken
+def test_a_toolkit_template_must_render_with_the_variables_the_bot_gives(pack_copy):
+    root, edit = pack_copy
 
     def damage(data):
         data["swot"]["strategies"][0]["prompt"]["en"] = "Use {{ strenghts[0] }} now"
@@ -39,8 +38,8 @@ def test_a_toolkit_template_must_render_with_the_variables_the_bot_gives(broken)
     assert any(p.startswith("toolkit.yaml: pitch.script.zh: template error") for p in found)
 
 
-def test_a_missing_translation_and_a_missing_swot_part_are_reported(broken):  # noqa: F811
-    root, edit = broken
+def test_a_missing_translation_and_a_missing_swot_part_are_reported(pack_copy):
+    root, edit = pack_copy
 
     def damage(data):
         del data["pitch"]["value_exemplars"]["en"]
