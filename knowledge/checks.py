@@ -11,7 +11,6 @@ practice name something that exists; a persona or product must not be told two w
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +19,7 @@ from jinja2 import TemplateError
 from knowledge import templates
 from knowledge.consistency import check_consistency
 from knowledge.loader import Parts
+from knowledge.phone_screen import COLUMNS, PAGE_LINES, screen_lines
 from knowledge.schema import (
     LOCALES,
     POLL_EXPLANATION_LIMIT,
@@ -221,20 +221,6 @@ def _check_reactions(parts: Parts, problems: list[Problem]) -> None:
                     )
 
 
-PAGE_COLUMNS = 40  # a phone screen: 40 columns (a Chinese character takes two) ...
-PAGE_LINES = 12  # ... and 12 lines per lesson page
-
-
-def display_width(text: str) -> int:
-    """Columns `text` takes on a phone: wide and full-width characters (Chinese) count two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def display_lines(text: str, columns: int = PAGE_COLUMNS) -> int:
-    """Screen lines `text` fills when each line wraps at `columns`."""
-    return sum(max(1, -(-display_width(line) // columns)) for line in text.strip().split("\n"))
-
-
 def _check_lesson(rel: str, lesson, module_ids: set[str], practice_ids: dict[str, set[str]], problems) -> None:
     stem = rel.rsplit("/", 1)[-1].removesuffix(".yaml")
     if stem.partition("-")[2] != lesson.id or not stem.partition("-")[0].isdigit():
@@ -244,9 +230,9 @@ def _check_lesson(rel: str, lesson, module_ids: set[str], practice_ids: dict[str
             problems.append(Problem(rel, f"modules[{i}]", f"no module {module!r} in outline.yaml"))
     for i, page in enumerate(lesson.pages):
         for locale in LOCALES:
-            lines = display_lines(page[locale])
+            lines = screen_lines(page[locale].strip())
             if lines > PAGE_LINES:
-                message = f"fills {lines} lines of {PAGE_COLUMNS} columns, over a page's {PAGE_LINES}"
+                message = f"fills {lines} lines of {COLUMNS} columns, over a page's {PAGE_LINES}"
                 problems.append(Problem(rel, f"pages[{i}].{locale}", message))
     limits = (("question", POLL_QUESTION_LIMIT - QUIZ_NUMBER_RESERVE), ("explanation", POLL_EXPLANATION_LIMIT))
     for i, question in enumerate(lesson.quiz):

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import shutil
 
-from knowledge.checks import PAGE_COLUMNS, PAGE_LINES, display_lines
 from knowledge.pack import DEFAULT_DIR, LOCALES, check_pack
+from knowledge.phone_screen import COLUMNS, PAGE_LINES, screen_lines
 
 
 def test_every_module_of_the_course_outline_is_covered_by_a_lesson(pack):
@@ -35,15 +35,15 @@ def test_lessons_are_in_file_order_and_each_fits_a_phone_and_the_poll_limits(pac
         assert 2 <= len(lesson.quiz) <= 3 and lesson.practice
         for page in lesson.pages:
             for locale in LOCALES:
-                assert display_lines(page[locale]) <= PAGE_LINES, (lesson.id, locale)
+                assert screen_lines(page[locale].strip()) <= PAGE_LINES, (lesson.id, locale)
         for question in lesson.quiz:
             assert 0 <= question.correct < len(question.options)
 
 
 def test_a_chinese_character_takes_two_columns():
-    assert display_lines("渠" * (PAGE_COLUMNS // 2)) == 1
-    assert display_lines("渠" * (PAGE_COLUMNS // 2 + 1)) == 2
-    assert display_lines("a" * PAGE_COLUMNS + "\n" + "b") == 2
+    assert screen_lines("渠" * (COLUMNS // 2)) == 1
+    assert screen_lines("渠" * (COLUMNS // 2 + 1)) == 2
+    assert screen_lines("a" * COLUMNS + "\n" + "b") == 2
 
 
 def problems_of(root) -> list[str]:
