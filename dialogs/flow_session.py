@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from markupsafe import Markup
+
 from dialogs.result_cards import ResultCard
 from dialogs.review_lead import thing_to_fix
 from dialogs.scoring import Scorer
@@ -24,11 +26,19 @@ from knowledge.pack import Pack, localize
 
 @dataclass(frozen=True)
 class Button:
-    """A choice offered to the user: pressing it fires `trigger` with `arg` (`/name` runs a command)."""
+    """A choice offered to the user: pressing it fires `trigger` with `arg` (`/name` runs a command).
+
+    A label is plain text on every front end (Telegram shows it as written), so a label rendered
+    from a template, where variables were HTML-escaped, is turned back into the text it stands for.
+    """
 
     trigger: str
     label: str
     arg: str = ""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.label, Markup):
+            object.__setattr__(self, "label", self.label.unescape())
 
 
 @dataclass(frozen=True)

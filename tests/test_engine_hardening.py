@@ -135,3 +135,26 @@ def test_every_step_bumps_the_version_and_a_button_of_another_session_is_expired
     stranger = SessionRecord(1, "roleplay", "show", session.data, version=session.version)
     outcome = engine.handle(user, stranger, Event("button", "next_page", session_id=2, version=session.version))
     assert "过期" in plain(outcome.replies[0].text) and outcome.session.version == session.version
+
+
+def test_a_button_label_shows_a_name_as_written(pack_copy, tmp_path):
+    """Telegram shows button labels as plain text: an escaped "&amp;" there is what the rep would read."""
+    from bot.service import CoachService, Identity
+    from bot.storage import Storage
+    from dialogs.engine import Engine
+    from knowledge.pack import load_pack
+
+    root, edit = pack_copy
+    odd = "Fibre & TV <Plus>"
+
+    def rename(data):
+        data["products"][0]["name"]["en"] = odd
+
+    edit("products.yaml", rename)
+    service = CoachService(Storage(tmp_path / "label.db"), Engine(load_pack(root)))
+    who = Identity("console", "amp", "Amp", "en")
+    learner = Learner(service, who).send("/lang en").send("/train")
+    assert f"Start with {odd}" in learner.labels
+    assert all(type(label) is str for label in learner.labels)  # not Markup: nothing escapes it again
+    learner.press(f"Start with {odd}")  # typing the label as shown presses it
+    assert learner.last.state != "intro" and "Step 1" in learner.text
