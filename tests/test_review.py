@@ -147,3 +147,44 @@ def test_a_taken_port_or_an_impossible_one_is_one_clear_line(log, capsys):
         assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
     assert main(["review", "--db", str(log), "--port", "70000"]) == 2
     assert "--port must be between 0 and 65535" in capsys.readouterr().err
+
+
+def take_first_lesson(service, who, pack, wrong: set[int]):
+    """/learn's first lesson read to its quiz, answering the questions in `wrong` with a wrong option."""
+    from tests.helpers import Learner
+
+    lesson = pack.lessons[0]
+    learner = Learner(service, who).send("/learn")
+    learner.press("1. ")
+    while "Next" in " ".join(learner.labels):
+        learner.press("Next")
+    learner.press("Take the quiz")
+    for number, question in enumerate(lesson.quiz):
+        pick = (question.correct + 1) % len(question.options) if number in wrong else question.correct
+        learner.press(question.options[pick].en)
+        learner.press("Next question" if "Next question" in " ".join(learner.labels) else "See the result")
+
+
+async def test_quiz_queries_show_who_took_which_lesson_and_the_question_most_missed(tmp_path):
+    from bot.service import CoachService, Identity
+    from dialogs.engine import Engine
+
+    pack, path = load_pack(), tmp_path / "coach.db"
+    storage = Storage(path)
+    service = CoachService(storage, Engine(pack))
+    asked = len(pack.lessons[0].quiz)
+    take_first_lesson(service, Identity("console", "q1", "Qian", "en"), pack, wrong={0})
+    take_first_lesson(service, Identity("console", "q2", "Zhou", "en"), pack, wrong={0, 1})
+    take_first_lesson(service, Identity("console", "q2", "Zhou", "en"), pack, wrong=set())  # retaken, all right
+    storage.close()
+
+    datasette = build_datasette(path)
+    await datasette.invoke_startup()
+    per_learner = await get_json(datasette, "/coach/lesson_quizzes_per_learner.json?_shape=array")
+    assert {(r["learner"], r["questions_answered"], r["right_now"]) for r in per_learner} == {
+        ("Qian", asked, asked - 1),
+        ("Zhou", asked, asked),  # the latest answers count
+    }
+    missed = await get_json(datasette, "/coach/quiz_questions_most_often_missed.json?_shape=array")
+    assert [(r["question_number"], r["wrong"], r["learners_who_missed"]) for r in missed] == [(1, 2, 2), (2, 1, 1)]
+    assert {r["lesson"] for r in missed} == {pack.lessons[0].id}
