@@ -111,6 +111,7 @@ def _page_end(text: str, start: int, budget: int, columns: int) -> int:
 
 def page_from(text: str, start: int = 0, budget: int = PAGE_LINES, columns: int = COLUMNS) -> tuple[str, int | None]:
     """The page of `text` that starts at offset `start`, as valid HTML, and where the next one starts (None: last)."""
+    text = str(text)  # as Markup, the closing tags added below would be escaped into visible text
     if not 0 <= start < len(text.rstrip()) or _inside_markup(text, start):
         start = 0  # an offset into another rendering of the screen (its text changed since): from the top
     end = _page_end(text, start, budget, columns)

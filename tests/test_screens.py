@@ -98,6 +98,20 @@ def test_pages_cut_at_paragraphs_keep_tags_balanced_and_lose_nothing():
     assert "".join("".join(plain(p).split()) for p in pages) == "".join(plain(text).split())
 
 
+def test_a_rendered_screen_cut_inside_a_quote_closes_the_quote_as_a_tag():
+    """A screen rendered from a template is Markup; the tag closing a page must stay a tag, not become
+    visible text ("&lt;/blockquote&gt;" on a /rep transcript page, found by the managers' fuzz test)."""
+    from markupsafe import Markup
+
+    quote = "王老板，您刚说宽带这块最近不好做，具体是哪种情况多一些？是客户嫌贵，还是装机慢跑单了？" * 6
+    text = Markup("<b>王小明</b> · 第 2/5 条\n\n<blockquote>{}</blockquote>").format(quote)
+    pages = [page_from(text, start)[0] for start in page_starts(text)]
+    assert len(pages) > 1
+    for page in pages:
+        assert_telegram_html(page)
+        assert "&lt;" not in page
+
+
 def test_lines_are_counted_as_a_phone_wraps_them():
     assert screen_lines("好" * 20) == 1 and screen_lines("好" * 21) == 2  # 2 columns each, 40 to a line
     assert screen_lines("a" * 40) == 1 and screen_lines("a" * 41) == 2
