@@ -121,12 +121,16 @@ def shell(t: Tour) -> None:
 
 
 def course(t: Tour, locale: str) -> None:
+    """Each step: the lesson, a model or two, the answer typed where the model screen sets the task (at the
+    first step on the practice screen, as a rep who wants the task on its own screen does), the review."""
     t.send("/train").press("begin")
     for number, step in enumerate(STEP_IDS):
         t.press("show_model")
         if t.has("another_model"):
             t.press("another_model")
-        t.press("practise").send(answer(step, locale, 0 if number % 2 else 3))
+        if number == 0:
+            t.press("practise")
+        t.send(answer(step, locale, 0 if number % 2 else 3))
         if number == 0:
             t.press("retry").send(answer(step, locale, 1))
         _more_of_the_review(t)
