@@ -203,12 +203,20 @@ class CourseSession(FlowSession):
             "product": self.local(self.product),
         }
 
+    def model_turn_view(self) -> dict[str, Any]:
+        """The model screen with the step's task under it, so the rep can answer right there."""
+        view = self.model_view()
+        return {**view, "model_screen": self.ctx.ui("course.model", **view), "prompt": self._prompt()}
+
     def practice_view(self) -> dict[str, Any]:
+        attempt = self.data.get("attempts", {}).get(self.step.id, 0) + 1
+        return {**self.progress(), "prompt": self._prompt(), "attempt": attempt}
+
+    def _prompt(self):
+        """The task the rep answers at this step (the same at every attempt): a scenario written for the dealer."""
         scenarios = self.step.scenarios_for(self.dealer.id)
         position = self.data.get("scenario_offset", 0) + STEP_IDS.index(self.step.id)
-        prompt = render(scenarios[position % len(scenarios)][self.ctx.locale], **self._template_vars())
-        attempt = self.data.get("attempts", {}).get(self.step.id, 0) + 1
-        return {**self.progress(), "prompt": prompt, "attempt": attempt}
+        return render(scenarios[position % len(scenarios)][self.ctx.locale], **self._template_vars())
 
     def feedback_view(self) -> dict[str, Any]:
         last = self.data["last"]

@@ -5,6 +5,13 @@ reached two ways: in-process through `RecordingRequest` (a PTB request object,
 for handler tests), or over real HTTP through `FakeBotApiServer` (a threaded
 HTTP server on 127.0.0.1, for end-to-end tests of `coach run`).
 
+Webhooks: once the bot calls `setWebhook`, updates pushed go to its URL over real HTTP, one at a
+time and in order, with the secret token Telegram sends; anything but a 2xx is delivered again,
+as Telegram does (`deliver` sends one update and waits for the reply). A method the reply's body
+names is run as Telegram runs it, and recorded in `webhook_replies` ("answered in the webhook
+reply"), not in `calls`: it was no request of the bot's. `getUpdates` is refused (409) meanwhile.
+A callback query can be answered once (`answers`); a second answer is refused, as by Telegram.
+
 Quiz polls: `sendPoll` answers with a message holding a poll with a fresh id, refusing what
 Telegram refuses (over-long texts, a correct option out of range); `poll_answer_update` builds
 the update Telegram sends when someone answers one (a user and the poll id, no chat).
@@ -19,6 +26,8 @@ import itertools
 import json
 import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,6 +48,8 @@ CHAT_ACTIONS = {"typing", "upload_photo", "record_video", "upload_video", "recor
                 "upload_document", "choose_sticker", "find_location", "record_video_note",
                 "upload_video_note"}  # fmt: skip
 EDITABLE_FOR = 48 * 3600  # seconds: Telegram refuses to edit an older message of the bot
+REDELIVER_AFTER = 0.2  # seconds before a webhook delivery that failed is tried again (Telegram waits longer)
+IGNORED_IN_REPLIES = {"setwebhook", "deletewebhook", "close", "logout"}  # and get*: Telegram ignores them there
 
 
 class FakeBotApi:
@@ -54,6 +65,13 @@ class FakeBotApi:
         # every message in every chat as Telegram holds it: (chat id, message id) -> message
         self.messages: dict[tuple[int, int], dict] = {}
         self.screens: list[dict] = []  # what users saw, in order: each message as sent, and as each edit left it
+        self.webhook: dict | None = None  # {"url", "secret_token"} once the bot set a webhook
+        self.webhook_replies: list[tuple[str, dict]] = []  # methods run from the body of a webhook reply
+        self.delivered: list[tuple[int, int | None]] = []  # (update id, HTTP status or None) of each delivery
+        self.answered: dict[str, int] = {}  # callback query id -> answers Telegram accepted (at most 1)
+        self._to_deliver: list[dict] = []
+        self._deliverer: threading.Thread | None = None
+        self._closed = False
 
     def fail_next(self, method: str, payload: dict) -> None:
         """Answer the next call of `method` with this error payload (e.g. a 429 flood-control reply)."""
@@ -64,6 +82,9 @@ class FakeBotApi:
     def call(self, method: str, params: dict) -> dict:
         if method == "getUpdates":
             self.polls += 1
+            if self.webhook is not None:
+                return {"ok": False, "error_code": 409, "description": "Conflict: can't use getUpdates method while"
+                        " webhook is active; use deleteWebhook to delete the webhook first"}  # fmt: skip
             return {"ok": True, "result": self._get_updates(params)}
         if method == "sendMessage" and not {"chat_id", "text"} <= params.keys():
             return {"ok": False, "error_code": 400, "description": "Bad Request: chat_id and text are required"}
@@ -73,6 +94,10 @@ class FakeBotApi:
             failures = self._failures.get(method)
             if failures:
                 return failures.pop(0)
+        return self._run(method, params)
+
+    def _run(self, method: str, params: dict) -> dict:
+        """A method as Telegram performs it (a request of the bot's, or one named in a webhook reply)."""
         if method == "getMe":
             return {"ok": True, "result": BOT_USER}
         if method == "sendMessage":
@@ -101,10 +126,29 @@ class FakeBotApi:
             if params.get("action") not in CHAT_ACTIONS:
                 return {"ok": False, "error_code": 400, "description": "Bad Request: wrong parameter action in request"}
             return {"ok": True, "result": True}
-        if method in {"answerCallbackQuery", "setMyCommands", "deleteWebhook",
-                      "setWebhook", "deleteMyCommands"}:  # fmt: skip
+        if method == "answerCallbackQuery":
+            return self._answer_query(params)
+        if method == "setWebhook":
+            with self._changed:
+                self.webhook = {"url": params["url"], "secret_token": params.get("secret_token") or ""}
+            return {"ok": True, "result": True}
+        if method == "deleteWebhook":
+            with self._changed:
+                self.webhook = None
+            return {"ok": True, "result": True}
+        if method in {"setMyCommands", "deleteMyCommands"}:
             return {"ok": True, "result": True}
         return {"ok": False, "error_code": 404, "description": f"Not Found: method {method} is not faked"}
+
+    def _answer_query(self, params: dict) -> dict:
+        query_id = str(params.get("callback_query_id") or "")
+        with self._changed:
+            if not query_id or self.answered.get(query_id):
+                return {"ok": False, "error_code": 400, "description": "Bad Request: query is too old and response"
+                        " timeout expired or query ID is invalid"}  # fmt: skip
+            self.answered[query_id] = 1
+            self._changed.notify_all()
+        return {"ok": True, "result": True}
 
     def _send_poll(self, params: dict) -> dict:
         refusal = _poll_refusal(params)
@@ -213,12 +257,103 @@ class FakeBotApi:
     # --- what the test does ------------------------------------------------------------
 
     def push(self, update: dict) -> None:
+        """An update for the bot: fetched by getUpdates, or delivered to the webhook once one is set."""
         self.pushed.append(update["update_id"])
         if "message" in update:
             self.note_message(update["message"])
         with self._changed:
-            self.updates.append(update)
+            if self.webhook is not None:
+                self._to_deliver.append(update)
+                if self._deliverer is None:
+                    self._deliverer = threading.Thread(target=self._deliver_pushed, daemon=True)
+                    self._deliverer.start()
+            else:
+                self.updates.append(update)
             self._changed.notify_all()
+
+    def deliver(self, update: dict) -> int | None:
+        """POST one update to the webhook as Telegram does; run the method its reply names. Returns the
+        HTTP status of the reply (None when nobody answered)."""
+        with self._changed:
+            webhook = dict(self.webhook or {})
+        assert webhook, "no webhook set"
+        if "message" in update:
+            self.note_message(update["message"])
+        headers = {"Content-Type": "application/json"}
+        if webhook["secret_token"]:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = webhook["secret_token"]
+        request = urllib.request.Request(webhook["url"], json.dumps(update).encode(), headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, body, content_type = response.status, response.read(), response.headers.get("Content-Type", "")
+        except urllib.error.HTTPError as exc:
+            status, body, content_type = exc.code, b"", ""
+        except (urllib.error.URLError, OSError):  # not listening (yet), or the connection dropped
+            status, body, content_type = None, b"", ""
+        with self._changed:
+            self.delivered.append((update["update_id"], status))
+            self._changed.notify_all()
+        if status is not None and 200 <= status < 300 and body:
+            self._reply_method(_body_fields(content_type, body))
+        return status
+
+    def _reply_method(self, params: dict) -> None:
+        """The method a webhook reply names, run as Telegram runs it: no result goes back to anyone."""
+        params = {k: _decode_field(k, v) for k, v in params.items()}
+        method = str(params.pop("method", "") or "")
+        if not method or method.lower() in IGNORED_IN_REPLIES or method.lower().startswith("get"):
+            return
+        with self._changed:
+            self.webhook_replies.append((method, params))
+            self._changed.notify_all()
+        self._run(method, params)
+
+    def _deliver_pushed(self) -> None:
+        """The delivery thread: pushed updates in order, each until the webhook answers it with a 2xx."""
+        while True:
+            with self._changed:
+                while not self._to_deliver and not self._closed:
+                    self._changed.wait(0.5)
+                if self._closed or self.webhook is None:
+                    self._deliverer = None
+                    self.updates.extend(self._to_deliver)  # back to getUpdates, as Telegram keeps them
+                    self._to_deliver.clear()
+                    return
+                update = self._to_deliver[0]
+            status = self.deliver(update)
+            if status is not None and 200 <= status < 300:
+                with self._changed:
+                    self._to_deliver.pop(0)
+            else:
+                time.sleep(REDELIVER_AFTER)
+
+    def close(self) -> None:
+        """Stop delivering to the webhook."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+    def answers(self, query_id: str) -> list[str]:
+        """How a press was answered: "request" (answerCallbackQuery) or "webhook reply", once per answer
+        Telegram accepted or refused."""
+        with self._changed:
+            requests = ["request" for m, p in self.calls if m == "answerCallbackQuery"
+                        and str(p.get("callback_query_id")) == query_id]  # fmt: skip
+            replies = ["webhook reply" for m, p in self.webhook_replies if m == "answerCallbackQuery"
+                       and str(p.get("callback_query_id")) == query_id]  # fmt: skip
+        return requests + replies
+
+    def wait_for_delivered(self, update_id: int, times: int = 1, timeout: float = 20.0) -> list[int | None]:
+        """Block until the webhook answered update `update_id` `times` times with a 2xx; its statuses."""
+        deadline = time.monotonic() + timeout
+
+        def statuses() -> list[int | None]:
+            return [status for uid, status in self.delivered if uid == update_id]
+
+        with self._changed:
+            while sum(1 for s in statuses() if s and 200 <= s < 300) < times and time.monotonic() < deadline:
+                self._changed.wait(0.05)
+            return statuses()
 
     def sent(self, chat_id: int | None = None) -> list[dict]:
         with self._changed:
@@ -332,13 +467,7 @@ class FakeBotApiServer:
                 raw = self.rfile.read(length)
                 if len(raw) < length:  # the bot was killed mid-request: Telegram never sees half a request
                     return
-                content_type = self.headers.get("Content-Type", "")
-                if content_type.startswith("multipart/form-data"):
-                    params = _multipart_fields(content_type, raw)
-                elif content_type.startswith("application/json"):
-                    params = json.loads(raw.decode("utf-8") or "{}")
-                else:
-                    params = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+                params = _body_fields(self.headers.get("Content-Type", ""), raw)
                 params = {k: _decode_field(k, v) for k, v in params.items()}
                 if not self.path.startswith(f"/bot{TOKEN}/"):
                     payload = {"ok": False, "error_code": 401, "description": "Unauthorized"}
@@ -369,6 +498,7 @@ class FakeBotApiServer:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.api.close()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -381,6 +511,16 @@ class SentFile:
     filename: str
     content: bytes = field(repr=False)
     caption: str = ""
+
+
+def _body_fields(content_type: str, raw: bytes) -> dict:
+    """A request's (or a webhook reply's) body as fields, read by its content type as Telegram reads it."""
+    if content_type.startswith("multipart/form-data"):
+        return _multipart_fields(content_type, raw)
+    if content_type.startswith("application/json"):
+        fields = json.loads(raw.decode("utf-8") or "{}")
+        return fields if isinstance(fields, dict) else {}
+    return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
 
 
 def _multipart_fields(content_type: str, raw: bytes) -> dict:

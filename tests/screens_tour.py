@@ -7,6 +7,10 @@ tests/telegram_tour.py for Telegram) and
 returns every reply seen, in order. Long
 screens are read to the end with their "more" button before the tour goes on,
 so every page is seen. Used by tests/test_screens.py and scripts/screen_lines.py.
+
+A `straight` tour (scripts/count_telegram_calls.py `--straight`) is a rep who goes straight
+through: no second model, no retry, no review opened further, the role-play's model
+conversation skipped; pages are still read (a screen's own buttons wait for its last page).
 """
 
 from __future__ import annotations
@@ -85,8 +89,9 @@ class ConsoleFront:
 
 
 class Tour:
-    def __init__(self, front: Front):
+    def __init__(self, front: Front, straight: bool = False):
         self.front = front
+        self.straight = straight
         self.seen: list[Reply] = []
         self.last: Reply | None = None
 
@@ -121,13 +126,17 @@ def shell(t: Tour) -> None:
 
 
 def course(t: Tour, locale: str) -> None:
+    """Each step: the lesson, a model or two, the answer typed where the model screen sets the task (at the
+    first step on the practice screen, as a rep who wants the task on its own screen does), the review."""
     t.send("/train").press("begin")
     for number, step in enumerate(STEP_IDS):
         t.press("show_model")
-        if t.has("another_model"):
+        if t.has("another_model") and not t.straight:
             t.press("another_model")
-        t.press("practise").send(answer(step, locale, 0 if number % 2 else 3))
-        if number == 0:
+        if number == 0 and not t.straight:
+            t.press("practise")
+        t.send(answer(step, locale, 0 if number % 2 else 3))
+        if number == 0 and not t.straight:
             t.press("retry").send(answer(step, locale, 1))
         _more_of_the_review(t)
         t.press("next_step")
@@ -136,6 +145,8 @@ def course(t: Tour, locale: str) -> None:
 def roleplay(t: Tour, locale: str, quality: int) -> None:
     t.send("/roleplay").press("choose_product").press("choose_dealer").press("choose_goal")
     t.press("to_explain").press("to_show")
+    if t.straight:
+        t.press("skip_show")
     while t.last.state == "show":
         t.press("next_page")
     for step in STEP_IDS:
@@ -156,6 +167,8 @@ def drill(t: Tour, locale: str) -> None:
 
 def _more_of_the_review(t: Tour) -> None:
     """Every "show me the rest" button of a review, pressed once each (each opens one fold of it)."""
+    if t.straight:
+        return
     opened: set[str] = set()
     while folds := [b for b in t.last.buttons if b.trigger == FOLD_TRIGGER and b.arg not in opened]:
         opened.add(folds[0].arg)

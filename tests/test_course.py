@@ -7,7 +7,7 @@ import pytest
 from bot.service import Identity
 from dialogs.engine import Event
 from knowledge.pack import STEP_IDS
-from tests.helpers import Learner, all_text, load_labelled
+from tests.helpers import Learner, all_text, load_labelled, squeeze
 
 LABELLED = load_labelled()
 
@@ -85,6 +85,33 @@ def test_retry_keeps_the_best_score_and_counts_attempts(service, rep):
     learner.send(best_answer("icebreaking", "zh"))
     assert learner.last.score > poor
     assert f"本步最好成绩：{learner.last.score}" in learner.text
+
+
+@pytest.mark.parametrize("locale", ["zh", "en"])
+def test_the_model_screen_sets_the_task_and_an_answer_typed_there_is_scored(service, storage, locale):
+    who = Identity("console", f"typed-{locale}", "Learner")
+    service.set_locale(who, locale)
+    learner = Learner(service, who).send("/train").press_trigger("begin").press_trigger("show_model")
+    model = learner.text
+    assert {"practise", "another_model"} <= {b.trigger for b in learner.last.buttons}  # the button stays
+    learner.send(best_answer("icebreaking", locale))
+    assert learner.last.score is not None and learner.last.state == "feedback"
+    assert [row["step"] for row in storage.scores()] == ["icebreaking"]
+    learner.press(BUTTONS[locale]["retry"])  # the practice screen: the task on its own
+    task = learner.text.split("\n\n")[1]  # between its heading and "type your answer"
+    assert squeeze(task) in squeeze(model)  # the model screen had shown that very task
+
+
+def test_a_new_answer_typed_at_the_review_is_the_next_attempt(service, storage, rep):
+    learner = Learner(service, rep).send("/train").press_trigger("begin").press("我来练习")
+    learner.send(poor_answer("icebreaking", "zh"))
+    poor = learner.last.score
+    learner.send(best_answer("icebreaking", "zh"))  # no "try again" pressed: typed at the review
+    assert learner.last.state == "feedback" and learner.last.score > poor
+    assert f"本步最好成绩：{learner.last.score}" in learner.text
+    assert [row["step"] for row in storage.scores()] == ["icebreaking", "icebreaking"]
+    learner.press("再答一次")
+    assert "第 3 次" in learner.text  # both typed answers counted as attempts
 
 
 def test_the_session_resumes_after_the_service_is_rebuilt(tmp_path, engine, rep):

@@ -100,7 +100,8 @@ def replaceable(query: CallbackQuery) -> str:
 
 
 async def acknowledge(query: CallbackQuery, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Answer a callback query once its press is saved (the intake may have done it already)."""
+    """Answer a callback query once its press is saved (the intake, or the webhook's reply, may have done it
+    already)."""
     acknowledged = context.bot_data.setdefault("acknowledged", set())
     if query.id in acknowledged:
         acknowledged.discard(query.id)

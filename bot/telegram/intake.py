@@ -4,7 +4,9 @@
    else: only then may the poller confirm their offset, or the webhook answer 200.
    An update already in the inbox (a redelivery) is dropped here.
 2. A pressed button is acknowledged (`answerCallbackQuery`) right after that
-   commit, the press being saved: it never waits for the main database.
+   commit, the press being saved: it never waits for the main database. Over a
+   webhook the acknowledgement rides in the reply to Telegram's request instead
+   (`answer_presses=False`, see webhook.py): one Bot API request fewer per press.
 3. The update is handed to the application (per-user order, see ordering.py);
    the handlers commit its turn and queue its replies.
    A quiz poll's answer (`poll_answer`) comes the same way: it has a user but no chat, so its sender
@@ -47,17 +49,23 @@ class Intake:
         self.workers = workers
         self._tasks: set[asyncio.Task] = set()
 
-    async def receive(self, updates: list[Update]) -> None:
-        """Store updates, then acknowledge and handle the ones not seen before."""
+    async def receive(self, updates: list[Update], *, answer_presses: bool = True) -> list[Update]:
+        """Store updates, then acknowledge and handle the ones not seen before; returns those.
+
+        With `answer_presses=False` the caller answers the callback queries of the updates returned
+        (the webhook does, in its reply); the handlers leave them alone either way.
+        """
         rows = [(u.update_id, sender_of(u), u.to_json()) for u in updates]
-        new = set(await self.workers.run_inbox(self.inbox.store, CHANNEL, rows))
-        for update in updates:
-            if update.update_id in new:
-                if update.callback_query is not None:
-                    # noted before the handler can run, so it does not answer a second time
-                    self.app.bot_data.setdefault("acknowledged", set()).add(update.callback_query.id)
+        stored = set(await self.workers.run_inbox(self.inbox.store, CHANNEL, rows))
+        new = [update for update in updates if update.update_id in stored]
+        for update in new:
+            if update.callback_query is not None:
+                # noted before the handler can run, so it does not answer a second time
+                self.app.bot_data.setdefault("acknowledged", set()).add(update.callback_query.id)
+                if answer_presses:
                     self._start(self._acknowledge(update))
-                self._dispatch(update)
+            self._dispatch(update)
+        return new
 
     async def recover(self) -> None:
         """Hand every stored, unhandled update to the application again (after a crash); drop old marks."""

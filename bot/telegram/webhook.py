@@ -3,6 +3,14 @@
 Telegram treats a 200 as "delivered", so the answer waits for the inbox commit;
 a request without the secret token gets 403, a body that is not an update 400,
 and a failure to store it 500 (Telegram then delivers it again).
+
+A pressed button is acknowledged in that 200 itself: the Bot API lets a webhook's
+reply carry one method call (a JSON body naming it in `method`; "Making requests
+when getting updates"), so the body is `answerCallbackQuery` for the press instead
+of a request of its own. Telegram reports nothing back about such a call, which is
+all an acknowledgement needs (the press is saved either way). Only a press stored
+just now is answered so: a redelivered one gets a plain 200, as a failed commit
+gets its 500 and no answer.
 """
 
 from __future__ import annotations
@@ -39,12 +47,20 @@ class UpdateReceiver(tornado.web.RequestHandler):
             self.set_status(400)
             return
         try:
-            await self.intake.receive([update])
+            new = await self.intake.receive([update], answer_presses=False)
         except Exception:
             log.exception("could not store update %s; Telegram will deliver it again", update.update_id)
             self.set_status(500)
             return
         self.set_status(200)
+        if new and update.callback_query is not None:
+            self.set_header("Content-Type", "application/json")
+            self.write(json.dumps(answer_in_reply(update.callback_query.id)))
+
+
+def answer_in_reply(callback_query_id: str) -> dict:
+    """The body of a webhook reply that answers a press (the Bot API runs the method it names)."""
+    return {"method": "answerCallbackQuery", "callback_query_id": callback_query_id}
 
     def log_exception(self, typ, value, tb) -> None:  # tornado's own logging would print the request line
         log.error("webhook request failed: %r", value)
