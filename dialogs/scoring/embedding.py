@@ -69,7 +69,8 @@ def one_blas_thread() -> bool:
     2-core machine (p90 68 ms), measured with bench_scoring. numpy has no public switch for this,
     so the setter is looked up in the OpenBLAS library numpy has already loaded (Linux; elsewhere
     nothing is done)."""
-    if "OPENBLAS_NUM_THREADS" in os.environ:
+    no_load = getattr(os, "RTLD_NOLOAD", None)
+    if "OPENBLAS_NUM_THREADS" in os.environ or no_load is None:
         return False
     try:
         with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
@@ -78,7 +79,7 @@ def one_blas_thread() -> bool:
         return False
     for path in sorted(paths):
         try:
-            library = ctypes.CDLL(path, mode=os.RTLD_NOLOAD)
+            library = ctypes.CDLL(path, mode=no_load)  # the library numpy loaded, never another
         except OSError:
             continue
         for name in _BLAS_THREAD_SETTERS:
@@ -106,7 +107,6 @@ class Embedder:
             os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             self._model = E5(num_threads=model_threads())
             probe = self._model.query(["你好 hello"])
-            one_blas_thread()
         except Exception as exc:  # ImportError, a broken wheel, a failed self-test
             reason = " ".join(str(exc).split())
             raise ScorerUnavailable(
@@ -114,6 +114,7 @@ class Embedder:
                 f"install it with `{INSTALL_HINT}`, or set COACH_SCORER=keywords for the keyword-only scorer"
             ) from exc
         self.dim = int(np.asarray(probe).shape[-1])
+        one_blas_thread()
         self._lock = threading.Lock()  # the model
         self._memo_lock = threading.Lock()
         self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -128,7 +129,7 @@ class Embedder:
             return cls._shared
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        """Vectors for `texts`, computed in one batch (a batch is much cheaper than single calls)."""
+        """Vectors for `texts`, computed in one call (a call costs its tokens, plus about 1 ms)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
