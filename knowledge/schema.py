@@ -356,6 +356,7 @@ class Scoring(Strict):
     copied_model: Guard
     wrong_step: Guard
     polite_empty: PoliteEmpty | None = None  # optional: a pack without it never applies the guard
+    rubric_exemplars: dict[Slug, dict[Slug, Signals]] = {}  # more exemplars for a step's check: step -> check -> lines
     rep_line_prefixes: Signals  # a model script is a dialogue: the rep's lines start with one of these
 
 

@@ -90,11 +90,12 @@ class Scorer:
         self.PASS_MARK = scoring.pass_mark
         bank = ExemplarBank()
 
+        extra = _rubric_exemplars(pack)
         self._rubrics: dict[str, tuple[_Check, ...]] = {}
         for step in pack.steps:
             self._rubrics[f"step:{step.id}"] = tuple(
                 _Check(c.id, c.label, c.tip, c.weight, Phrases(_both(c.signals)),
-                       _groups(bank.add(f"step:{step.id}:{c.id}", _both(c.exemplars))),
+                       _groups(bank.add(f"step:{step.id}:{c.id}", _both(c.exemplars) + extra.get((step.id, c.id), []))),
                        c.structure, c.questions)
                 for c in step.rubric
             )  # fmt: skip
@@ -445,6 +446,18 @@ class Scorer:
             if wrong:
                 caps.append(scoring.wrong_step.cap)
         return results, caps
+
+
+def _rubric_exemplars(pack: Pack) -> dict[tuple[str, str], list[str]]:
+    """scoring.yaml `rubric_exemplars`, by (step, check); an unknown step or check stops the start-up."""
+    known = {(step.id, check.id) for step in pack.steps for check in step.rubric}
+    found = {}
+    for step_id, checks in pack.scoring.rubric_exemplars.items():
+        for check_id, lines in checks.items():
+            if (step_id, check_id) not in known:
+                raise ValueError(f"scoring.yaml rubric_exemplars: no check {check_id!r} in step {step_id!r}")
+            found[(step_id, check_id)] = _both(lines)
+    return found
 
 
 def _groups(group: int | None) -> tuple[int, ...]:
