@@ -18,12 +18,13 @@ All numbers, word lists, labels and tips come from scoring.yaml and the steps' r
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 
 import numpy as np
 
-from dialogs.scoring.clauses import Clause, han_count, latin_words, load_dictionary, size, split_clauses
+from dialogs.scoring.clauses import Clause, han_count, latin_words, load_dictionary, normalize, size, split_clauses
 from dialogs.scoring.embedding import Embedder, ScorerUnavailable
 from dialogs.scoring.exemplars import ExemplarBank
 from dialogs.scoring.guards import CopyDetector, KeywordList, unique
@@ -178,7 +179,8 @@ class Scorer:
         base = self._base(results)
         score = 100 * min(1.0, base / self._settings.full_marks_at)
 
-        harms = [self._harm(h, clauses, sims, locale) for h in self._harms]
+        pairs = _pairs(text, clauses)
+        harms = [self._harm(h, clauses, pairs, sims, locale) for h in self._harms]
         fired = [h for h in harms if not h.passed]
         if fired:
             score = min(score - sum(h.penalty for h in fired), self._pack.scoring.harm_cap)
@@ -297,9 +299,12 @@ class Scorer:
         total = sum(c.weight for c in results)
         return sum(c.weight * c.credit for c in results) / total if total else 0.0
 
-    def _harm(self, harm: _Harm, clauses: list[Clause], sims: np.ndarray, locale: str) -> CheckResult:
+    def _harm(
+        self, harm: _Harm, clauses: list[Clause], pairs: list[Clause], sims: np.ndarray, locale: str
+    ) -> CheckResult:
         evidence = None
-        found = harm.phrases.first(clauses)
+        # an exact phrase or pattern in a clause, or across two clauses of one sentence ("合约是两年，这个先别管")
+        found = harm.phrases.first(clauses) or harm.phrases.first(pairs)
         if found is not None:
             evidence = found.text
         elif harm.group is not None and self._embedder is not None:
@@ -458,6 +463,16 @@ def _rubric_exemplars(pack: Pack) -> dict[tuple[str, str], list[str]]:
                 raise ValueError(f"scoring.yaml rubric_exemplars: no check {check_id!r} in step {step_id!r}")
             found[(step_id, check_id)] = _both(lines)
     return found
+
+
+def _pairs(text: str, clauses: list[Clause]) -> list[Clause]:
+    """Each two neighbouring clauses of one sentence as one stretch of the rep's text."""
+    pairs = []
+    for a, b in itertools.pairwise(clauses):
+        if a.sentence == b.sentence and b.start > a.start:
+            span = _span(text, a, b)
+            pairs.append(Clause(span, a.start, a.sentence, b.question, b.statement, normalize(span)))
+    return pairs
 
 
 def _groups(group: int | None) -> tuple[int, ...]:
