@@ -321,3 +321,9 @@ def test_an_objection_answer_that_ends_with_a_next_step_is_not_another_steps_job
     )
     result = scorer.score("objection_handling", answer, "zh")
     assert not any(n.startswith(pack.scoring.wrong_step.id) for n in result.notes), result.notes
+
+
+def test_an_english_question_word_before_an_auxiliary_keeps_the_question_open(scorer):
+    text = "Who are your customers mostly? What do they grumble about while they wait?"
+    check = next(c for c in scorer.score("need_guidance", text, "en").checks if c.id == "open_questions")
+    assert check.passed and check.evidence in text
