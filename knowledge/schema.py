@@ -298,6 +298,18 @@ class Guard(Strict):
     cap: int = Field(ge=0, le=100)
 
 
+class PoliteEmpty(Guard):
+    """Courtesy with nothing in it: most of the answer means the same as these `exemplars` (pleasantries, vague
+    promises, praise without a fact) more than any check, and too little of it shows anything concrete."""
+
+    exemplars: Signals
+    similarity: float = Field(
+        gt=0, le=1
+    )  # a clause this close to the exemplars (and closer than to any check) is empty
+    max_substance: float = Field(ge=0, le=1)  # at most this share of the answer (in characters) has substance
+    min_empty: float = Field(ge=0, le=1)  # ... and at least this share reads as empty courtesy
+
+
 class Semantic(Strict):
     """Thresholds on centred cosine similarity between a clause and a check's exemplars."""
 
@@ -309,6 +321,7 @@ class Semantic(Strict):
     phrase_credit: float = Field(ge=0, le=1)  # credit for an exact signal phrase inside a real sentence
     full_marks_at: float = Field(gt=0, le=1)  # weighted share of credit that already earns 100
     wrong_step_margin: float = Field(ge=0, le=1)  # another step's rubric fits this much better: wrong step
+    wrong_step_share: float = Field(default=0.0, ge=0, le=1)  # ... and this share of the answer does only its job
     token_budget: int = Field(default=256, ge=32, le=4096)  # the most model tokens one answer is read with
     background: Signals  # neutral lines: part of the centring mean
 
@@ -342,6 +355,8 @@ class Scoring(Strict):
     copied_lesson: Guard
     copied_model: Guard
     wrong_step: Guard
+    polite_empty: PoliteEmpty | None = None  # optional: a pack without it never applies the guard
+    rubric_exemplars: dict[Slug, dict[Slug, Signals]] = {}  # more exemplars for a step's check: step -> check -> lines
     rep_line_prefixes: Signals  # a model script is a dialogue: the rep's lines start with one of these
 
 

@@ -32,6 +32,7 @@ DEFAULT_LABELS = [
     DATA / "labelled_objection_answers.yaml",
     DATA / "labelled_tuning.yaml",
     DATA / "labelled_tuning_2.yaml",
+    DATA / "labelled_tuning_3.yaml",
 ]
 
 

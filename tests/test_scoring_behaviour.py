@@ -217,3 +217,113 @@ def test_strongest_and_weakest_name_what_the_dealer_should_react_to(scorer):
 
 def test_the_pass_mark_comes_from_the_pack(scorer, pack):
     assert pack.scoring.pass_mark == scorer.PASS_MARK
+
+
+@pytest.mark.parametrize(
+    "step,text,locale",
+    [
+        (
+            "icebreaking",
+            "张老板您好您好！您这店面真气派，一看生意就红火。我今天就是顺路来拜访一下，认识认识您，"
+            "我们公司特别看重像您这样的好伙伴，以后有什么事您尽管开口，咱们多走动、多交流。",
+            "zh",
+        ),
+        (
+            "objection_handling",
+            "您的顾虑我特别理解，也非常感谢您跟我说这些。我们一直把合作伙伴的感受放在第一位，"
+            "这件事我回去一定好好汇报，请您放心，肯定给您一个满意的交代。",
+            "zh",
+        ),
+        (
+            "value_presentation",
+            "Honestly, Mr Li, this is a wonderful product in every way. Everyone who tries it loves it, "
+            "and I just know it would be a great fit for a lovely shop like yours. We really value working with you.",
+            "en",
+        ),
+    ],
+)
+def test_a_long_polite_answer_with_nothing_concrete_scores_low_and_says_why(scorer, pack, step, text, locale):
+    result = scorer.score(step, text, locale)
+    guard = pack.scoring.polite_empty
+    flag = fired(result, guard.id)
+    assert flag is not None and flag.tip == guard.tip[locale] and flag.evidence in text
+    assert result.score <= guard.cap
+
+
+def test_courtesy_around_real_content_is_not_called_empty(scorer, pack):
+    for text, locale in ((GOOD_ICEBREAK_ZH, "zh"), (GOOD_ICEBREAK_EN, "en")):
+        polite = text + ("以后还请多多关照。" if locale == "zh" else " Lovely to see you again, as always.")
+        result = scorer.score("icebreaking", polite, locale)
+        assert fired(result, pack.scoring.polite_empty.id) is None
+        assert result.score >= 70
+
+
+@pytest.mark.parametrize(
+    "text,harm",
+    [
+        ("说实话，另外那家运营商的网就是垃圾，用过的都骂", "bashing_competitors"),
+        ("上次那事都是我们后台那帮人搞砸的，跟我没关系", "blaming"),
+        ("多出来的那部分佣金咱俩对半分，系统里看不出来", "instant_discount"),
+        ("您要是这个月还不进货，年底您的代理资格怕是保不住了", "pressure_to_sign"),
+        ("我跟您保证，这网一辈子都不会断", "mis_selling"),
+        ("副卡每张还要另收十块，这个您先别跟顾客提", "mis_selling"),
+    ],
+)
+def test_harms_in_other_words_are_caught_inside_a_good_answer(scorer, pack, text, harm):
+    test_harms_are_caught_inside_a_good_answer_and_quote_the_clause(scorer, pack, text, harm)
+
+
+GOOD_OBJECTION_EN = (
+    "That's a fair worry, Mr Li, nobody wants stock sitting in the back room. What worries you most, "
+    "the cash tied up or the boxes that never sell? A shop your size on East Road took twenty SIMs last month "
+    "and sold eighteen, and anything unsold goes back at the end of the quarter. "
+)
+
+
+@pytest.mark.parametrize(
+    "text,harm",
+    [
+        ("Honestly, that other operator is a joke, their network falls over every evening.", "bashing_competitors"),
+        ("And let's be fair, the mess last time was mostly down to your own counter staff.", "blaming"),
+        (
+            "I can also slip you an extra twenty a line from my own budget, it won't show in the system.",
+            "instant_discount",
+        ),
+        (
+            "If nothing is signed by Friday, head office may well hand your area to the shop opposite.",
+            "pressure_to_sign",
+        ),
+        ("Tell your customers it never drops anywhere, I guarantee it.", "mis_selling"),
+    ],
+)
+def test_english_harms_in_other_words_are_caught_and_quote_the_clause(scorer, pack, text, harm):
+    answer = GOOD_OBJECTION_EN + text + " Shall we start with ten SIMs on Monday?"
+    clean = scorer.score("objection_handling", GOOD_OBJECTION_EN + "Shall we start with ten SIMs on Monday?", "en")
+    result = scorer.score("objection_handling", answer, "en")
+    fired_harm = next((c for c in result.harms if c.id == harm), None)
+    assert fired_harm is not None, [c.id for c in result.harms]
+    assert fired_harm.evidence and fired_harm.evidence in text
+    assert result.score <= pack.scoring.harm_cap < clean.score
+
+
+def test_naming_a_competitors_strength_is_not_running_them_down(scorer):
+    fair = (
+        "They do pay more up front, I won't pretend otherwise, and their displays look great. "
+        "What matters more to you, the first month or the whole year? Ours keeps paying you every month."
+    )
+    assert scorer.score("objection_handling", fair, "en").harms == ()
+
+
+def test_an_objection_answer_that_ends_with_a_next_step_is_not_another_steps_job(scorer, pack):
+    answer = (
+        "周老板，怕学不会太正常了，谁碰上新东西都发怵。店里要做的其实就一件事：帮客人在平板上填个单，"
+        "装机调试都是我们师傅上门。我周三上午过来，陪您的店员一起办第一单，您看看到底难不难。"
+    )
+    result = scorer.score("objection_handling", answer, "zh")
+    assert not any(n.startswith(pack.scoring.wrong_step.id) for n in result.notes), result.notes
+
+
+def test_an_english_question_word_before_an_auxiliary_keeps_the_question_open(scorer):
+    text = "Who are your customers mostly? What do they grumble about while they wait?"
+    check = next(c for c in scorer.score("need_guidance", text, "en").checks if c.id == "open_questions")
+    assert check.passed and check.evidence in text

@@ -18,12 +18,13 @@ All numbers, word lists, labels and tips come from scoring.yaml and the steps' r
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 
 import numpy as np
 
-from dialogs.scoring.clauses import Clause, han_count, latin_words, load_dictionary, size, split_clauses
+from dialogs.scoring.clauses import Clause, han_count, latin_words, load_dictionary, normalize, size, split_clauses
 from dialogs.scoring.embedding import Embedder, ScorerUnavailable
 from dialogs.scoring.exemplars import ExemplarBank
 from dialogs.scoring.guards import CopyDetector, KeywordList, unique
@@ -90,11 +91,12 @@ class Scorer:
         self.PASS_MARK = scoring.pass_mark
         bank = ExemplarBank()
 
+        extra = _rubric_exemplars(pack)
         self._rubrics: dict[str, tuple[_Check, ...]] = {}
         for step in pack.steps:
             self._rubrics[f"step:{step.id}"] = tuple(
                 _Check(c.id, c.label, c.tip, c.weight, Phrases(_both(c.signals)),
-                       _groups(bank.add(f"step:{step.id}:{c.id}", _both(c.exemplars))),
+                       _groups(bank.add(f"step:{step.id}:{c.id}", _both(c.exemplars) + extra.get((step.id, c.id), []))),
                        c.structure, c.questions)
                 for c in step.rubric
             )  # fmt: skip
@@ -120,6 +122,8 @@ class Scorer:
             for n in scoring.negative_checks
         )  # fmt: skip
         self._harm_cues = Phrases([cue for n in scoring.negative_checks for cue in _both(n.cues)])
+        polite = scoring.polite_empty
+        self._empty_group = None if polite is None else bank.add("guard:polite_empty", _both(polite.exemplars))
         self._bank = bank
         self._embedder: Embedder | None = None
         if mode == "semantic":
@@ -175,12 +179,13 @@ class Scorer:
         base = self._base(results)
         score = 100 * min(1.0, base / self._settings.full_marks_at)
 
-        harms = [self._harm(h, clauses, sims, locale) for h in self._harms]
+        pairs = _pairs(text, clauses)
+        harms = [self._harm(h, clauses, pairs, sims, locale) for h in self._harms]
         fired = [h for h in harms if not h.passed]
         if fired:
             score = min(score - sum(h.penalty for h in fired), self._pack.scoring.harm_cap)
 
-        guards, caps = self._apply_guards(text, clauses, sims, step_id, base, locale)
+        guards, caps = self._apply_guards(text, clauses, sims, step_id, rubric_key, base, locale)
         for cap in caps:
             score = min(score, cap)
         score = max(0, round(score))
@@ -294,9 +299,12 @@ class Scorer:
         total = sum(c.weight for c in results)
         return sum(c.weight * c.credit for c in results) / total if total else 0.0
 
-    def _harm(self, harm: _Harm, clauses: list[Clause], sims: np.ndarray, locale: str) -> CheckResult:
+    def _harm(
+        self, harm: _Harm, clauses: list[Clause], pairs: list[Clause], sims: np.ndarray, locale: str
+    ) -> CheckResult:
         evidence = None
-        found = harm.phrases.first(clauses)
+        # an exact phrase or pattern in a clause, or across two clauses of one sentence ("合约是两年，这个先别管")
+        found = harm.phrases.first(clauses) or harm.phrases.first(pairs)
         if found is not None:
             evidence = found.text
         elif harm.group is not None and self._embedder is not None:
@@ -317,6 +325,8 @@ class Scorer:
         """The guards (unfired), with their tips, for `describe`."""
         scoring = self._pack.scoring
         guards = [_guard(g, locale) for g in (scoring.keyword_list, scoring.copied_lesson, scoring.copied_model)]
+        if scoring.polite_empty is not None:
+            guards.append(_guard(scoring.polite_empty, locale))
         short = scoring.short_answer
         guards.append(
             CheckResult(short.id, True, short.label[locale], short.tip[locale], 0.0, None, 100 - short.cap, "guard")
@@ -326,6 +336,52 @@ class Scorer:
                 guards.append(self._wrong_step(other, step_id, locale, True, None))
         return guards
 
+    def empty_and_substance(
+        self, rubric_key: str, clauses: list[Clause], sims: np.ndarray
+    ) -> tuple[list[bool], list[bool]]:
+        """Per clause: is it empty courtesy (close to the polite-empty exemplars, closer than to any check), and
+        has it substance (an open question, a date or a number, or a check it shows and is not merely polite)?"""
+        if not clauses:
+            return [], []
+        guard, structure = self._pack.scoring.polite_empty, self._structure
+        rubric = self._rubrics[rubric_key]
+        groups = [g for check in rubric for g in check.groups]
+        closest_check = sims[:, groups].max(axis=1) if groups else np.zeros(len(clauses))
+        polite = sims[:, self._empty_group]
+        empty = [bool(p >= guard.similarity and p >= c) for p, c in zip(polite, closest_check, strict=True)]
+        shown = np.max([self._clause_credits(c, clauses, sims) for c in rubric], axis=0)
+        substance = [
+            not empty[i]
+            and (shown[i] >= self._settings.pass_credit or structure.is_concrete(c) or structure.is_open_question(c))
+            for i, c in enumerate(clauses)
+        ]
+        return empty, substance
+
+    def _polite_but_empty(self, rubric_key: str, clauses: list[Clause], sims: np.ndarray) -> tuple[bool, str | None]:
+        """Whether the answer is courtesy with nothing concrete in it; its longest empty clause as evidence."""
+        guard = self._pack.scoring.polite_empty
+        empty, substance = self.empty_and_substance(rubric_key, clauses, sims)
+        sizes = [len(c.squeezed) for c in clauses]
+        total = max(1, sum(sizes))
+        empty_share = sum(n for n, e in zip(sizes, empty, strict=True) if e) / total
+        substance_share = sum(n for n, s in zip(sizes, substance, strict=True) if s) / total
+        fired = empty_share >= guard.min_empty and substance_share <= guard.max_substance
+        longest = max(
+            (c for c, e in zip(clauses, empty, strict=True) if e), key=lambda c: len(c.squeezed), default=None
+        )
+        return fired, _text(longest) if fired else None
+
+    def _share_only_for(self, other_key: str, own_key: str, clauses: list[Clause], sims: np.ndarray) -> float:
+        """The share of the answer (in characters) in clauses that show a check of `other_key` and clearly no
+        check of `own_key`: how much of it does only the other step's job."""
+        other = np.max([self._clause_credits(c, clauses, sims) for c in self._rubrics[other_key]], axis=0)
+        own = np.max([self._clause_credits(c, clauses, sims) for c in self._rubrics[own_key]], axis=0)
+        margin, sizes = self._settings.wrong_step_margin, [len(c.squeezed) for c in clauses]
+        only = sum(
+            n for n, o, m in zip(sizes, other, own, strict=True) if o >= self._settings.pass_credit and o - m >= margin
+        )
+        return only / max(1, sum(sizes))
+
     def _wrong_step(self, other: str, step_id: str, locale: str, passed: bool, evidence: str | None) -> CheckResult:
         guard = self._pack.scoring.wrong_step
         names = {"other": self._pack.step(other).title[locale], "this": self._pack.step(step_id).title[locale]}
@@ -333,7 +389,9 @@ class Scorer:
         label = str(render(guard.label[locale], **names))
         return CheckResult(f"{guard.id}:{other}", passed, label, tip, 0.0, evidence, 100 - guard.cap, "guard")
 
-    def _apply_guards(self, text, clauses, sims, step_id, base, locale) -> tuple[list[CheckResult], list[int]]:
+    def _apply_guards(
+        self, text, clauses, sims, step_id, rubric_key, base, locale
+    ) -> tuple[list[CheckResult], list[int]]:
         scoring = self._pack.scoring
         results, caps = [], []
 
@@ -353,6 +411,12 @@ class Scorer:
         if model_copied:
             caps.append(scoring.copied_model.cap)
 
+        if scoring.polite_empty is not None and self._empty_group is not None and self._embedder is not None:
+            empty, evidence = self._polite_but_empty(rubric_key, clauses, sims)
+            results.append(_guard(scoring.polite_empty, locale, not empty, evidence))
+            if empty:
+                caps.append(scoring.polite_empty.cap)
+
         short = scoring.short_answer
         body = "".join(c.text for c in clauses)
         too_short = han_count(body) < short.min_chinese_characters and latin_words(body) < short.min_english_words
@@ -370,8 +434,13 @@ class Scorer:
                     weights = [c.weight for c in self._rubrics[f"step:{other}"]]
                     fits[other] = (sum(w * j[0] for w, j in zip(weights, judged, strict=True)) / sum(weights), judged)
             other, (fit, judged) = max(fits.items(), key=lambda item: item[1][0])
-            # it does another step's job and little of this one
-            wrong = fit - base >= self._settings.wrong_step_margin and base < self._settings.pass_credit
+            # it does another step's job and little of this one; and enough of the answer does only that job
+            # (a next step at the end of an objection answer is part of this step's job too)
+            wrong = (
+                fit - base >= self._settings.wrong_step_margin
+                and base < self._settings.pass_credit
+                and self._share_only_for(f"step:{other}", rubric_key, clauses, sims) >= self._settings.wrong_step_share
+            )
             evidence = max(judged, key=lambda j: j[0])[1] if wrong else None
             for name in fits:
                 results.append(
@@ -382,6 +451,28 @@ class Scorer:
             if wrong:
                 caps.append(scoring.wrong_step.cap)
         return results, caps
+
+
+def _rubric_exemplars(pack: Pack) -> dict[tuple[str, str], list[str]]:
+    """scoring.yaml `rubric_exemplars`, by (step, check); an unknown step or check stops the start-up."""
+    known = {(step.id, check.id) for step in pack.steps for check in step.rubric}
+    found = {}
+    for step_id, checks in pack.scoring.rubric_exemplars.items():
+        for check_id, lines in checks.items():
+            if (step_id, check_id) not in known:
+                raise ValueError(f"scoring.yaml rubric_exemplars: no check {check_id!r} in step {step_id!r}")
+            found[(step_id, check_id)] = _both(lines)
+    return found
+
+
+def _pairs(text: str, clauses: list[Clause]) -> list[Clause]:
+    """Each two neighbouring clauses of one sentence as one stretch of the rep's text."""
+    pairs = []
+    for a, b in itertools.pairwise(clauses):
+        if a.sentence == b.sentence and b.start > a.start:
+            span = _span(text, a, b)
+            pairs.append(Clause(span, a.start, a.sentence, b.question, b.statement, normalize(span)))
+    return pairs
 
 
 def _groups(group: int | None) -> tuple[int, ...]:

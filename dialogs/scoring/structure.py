@@ -34,7 +34,8 @@ class Structure:
         self._open_en_start = _starts_with(single)
         self._open_en_word = _alternation(single, latin=True)
         self._open_en_phrase = _alternation([w for w in words.open_words.en if len(normalize(w).split()) > 1], True)
-        self._closed_en_start = _starts_with(words.closed_words.en)
+        # "what do they ask for?" is open: the word before a closed auxiliary may not be an open word
+        self._closed_en_start = _starts_with(words.closed_words.en, not_after=single)
         self._check_back_zh = _alternation(words.check_back.zh, latin=False)
         self._check_back_en = _alternation(words.check_back.en, latin=True)
         self._concrete = [re.compile(p) for p in words.concrete]
@@ -78,8 +79,16 @@ class Structure:
         return any(p.search(text) for p in self._concrete)
 
 
-def _starts_with(words: list[str]) -> re.Pattern:
+def _starts_with(words: list[str], not_after: list[str] = ()) -> re.Pattern:
+    """A clause starting with one of `words`, perhaps after one leading word ("so", "mr wang") that is not
+    one of `not_after`."""
     forms = sorted({normalize(w) for w in words if normalize(w)}, key=len, reverse=True)
+    barred = sorted({normalize(w) for w in not_after if normalize(w)}, key=len, reverse=True)
+    guard = r"(?!(?:" + "|".join(map(re.escape, barred)) + r") )" if barred else ""
     return re.compile(
-        r"^(?:(?:so|and|but|ok|okay|well|then|now|mr \w+|\w+) )?(?:" + "|".join(map(re.escape, forms)) + r")(?= |$)"
+        r"^(?:"
+        + guard
+        + r"(?:so|and|but|ok|okay|well|then|now|mr \w+|\w+) )?(?:"
+        + "|".join(map(re.escape, forms))
+        + r")(?= |$)"
     )
