@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
+# Before numpy is loaded (the engine imports it), and inherited by every `coach` subprocess: OpenBLAS's
+# matrix products (the scorer's similarities) run on one thread. With one thread per core, OpenBLAS's
+# threads spin while they wait and fight the model's own threads: on the loaded 2-core test machine the
+# pack's model answers scored 2-3 times slower.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import random
 
 import pytest
@@ -9,12 +17,13 @@ import pytest
 from bot.service import CoachService, Identity
 from bot.storage import Storage
 from dialogs.engine import Engine
-from knowledge.pack import load_pack
+from tests.helpers import shipped_pack
 
 
 @pytest.fixture(scope="session")
 def pack():
-    return load_pack()
+    """The shipped pack (frozen; every test only reads it), loaded once per process."""
+    return shipped_pack()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import time
@@ -14,9 +15,16 @@ import yaml
 from bot.service import CoachService, Identity
 from dialogs.engine import Event, Reply
 from dialogs.paging import MORE_TRIGGER
+from knowledge.pack import Pack, load_pack
 
 TAG = re.compile(r"<[^>]+>")
 DATA = Path(__file__).parent / "data"
+
+
+@functools.cache
+def shipped_pack() -> Pack:
+    """The shipped pack, loaded and checked once per process (loading costs seconds; a Pack is frozen)."""
+    return load_pack()
 
 
 def load_labelled(name: str = "labelled_answers.yaml") -> list[dict]:
