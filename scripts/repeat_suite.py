@@ -3,8 +3,8 @@ run in twenty is a race to find, not bad luck.
 
     python -m scripts.repeat_suite [-n 20] [--keep-going] [--log-dir DIR] [-- PYTEST_ARGS...]
 
-Each run is `python -m pytest -q -rfE` (the pytest options of pyproject.toml apply, as for the
-README's test command) plus any PYTEST_ARGS. It stops at the first failed run unless
+Each run is the README's test command, `pytest -q -n 2` (with `-rfE`, which lists what failed),
+plus any PYTEST_ARGS (`-- -p no:xdist` runs the tests in one process). It stops at the first failed run unless
 `--keep-going`. For every run it prints pass/fail, the counts, the wall time and the ids of the
 failing tests; a failed run's whole output is kept in the log folder (printed at the start). The
 last line sums up, e.g. `20 of 20 runs passed (20 in a row), 2:31:04 in all, slowest run 471 s`.
@@ -25,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected)\b")
+SUITE = ["-q", "-n", "2", "-rfE"]  # the README's `pytest -q -n 2`, and the short summary of failures
 FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.MULTILINE)
 
 
@@ -62,7 +63,7 @@ def failing_ids(output: str) -> list[str]:
 def run_once(number: int, pytest_args: list[str], log_dir: Path) -> Run:
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rfE", *pytest_args],
+        [sys.executable, "-m", "pytest", *SUITE, *pytest_args],
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -105,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("-n must be at least 1")
     log_dir = args.log_dir or Path(tempfile.mkdtemp(prefix="repeat-suite-"))
     log_dir.mkdir(parents=True, exist_ok=True)
-    print(f"{args.runs} runs of `pytest -q -rfE {' '.join(args.pytest_args)}`; failed runs' output in {log_dir}")
+    command = " ".join(["pytest", *SUITE, *args.pytest_args])
+    print(f"{args.runs} runs of `{command}`; the output of a failed run is kept in {log_dir}")
     runs: list[Run] = []
     for number in range(1, args.runs + 1):
         run = run_once(number, args.pytest_args, log_dir)

@@ -13,11 +13,19 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import random
 
 import pytest
+from hypothesis import settings
 
 from bot.service import CoachService, Identity
 from bot.storage import Storage
 from dialogs.engine import Engine
 from tests.helpers import shipped_pack
+
+# Every run of the suite tries the same Hypothesis examples (as many as each test asks for), so a run
+# fails only when the code changed; `pytest --hypothesis-profile=explore` draws fresh ones (and keeps
+# what fails in .hypothesis/ to replay).
+settings.register_profile("ci", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

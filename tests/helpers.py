@@ -131,8 +131,10 @@ def squeeze(text: str) -> str:
     return " ".join(text.split())
 
 
-def wait_until(predicate, timeout: float = 20.0) -> bool:
-    """Poll `predicate` until it is true or `timeout` seconds pass."""
+def wait_until(predicate, timeout: float = 60.0) -> bool:
+    """Poll `predicate` until it is true or `timeout` seconds pass. The bound is generous: a `coach`
+    process loads its pack and model before it answers anything (about 7 s on an idle 2-core machine,
+    over 20 s when the machine is loaded), and a predicate that comes true returns at once."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
