@@ -6,7 +6,8 @@ run in twenty is a race to find, not bad luck.
 Each run is the README's test command, `pytest -q -n 2` (with `-rfE`, which lists what failed),
 plus any PYTEST_ARGS (`-- -p no:xdist` runs the tests in one process). It stops at the first failed run unless
 `--keep-going`. For every run it prints pass/fail, the counts, the wall time and the ids of the
-failing tests; a failed run's whole output is kept in the log folder (printed at the start). The
+failing tests; each run's whole output is kept in the log folder (printed at the start) as
+run-01.txt, run-02.txt, ... The
 last line sums up, e.g. `20 of 20 runs passed (20 in a row), 2:31:04 in all, slowest run 471 s`.
 The exit status is 0 only when every run passed.
 """
@@ -74,8 +75,7 @@ def run_once(number: int, pytest_args: list[str], log_dir: Path) -> Run:
     run = Run(number, result.returncode, time.monotonic() - started)
     run.counts = summary_counts(result.stdout)
     run.failing = failing_ids(result.stdout)
-    if not run.passed:
-        (log_dir / f"run-{number:02d}.txt").write_text(result.stdout, encoding="utf-8")
+    (log_dir / f"run-{number:02d}.txt").write_text(result.stdout, encoding="utf-8")
     return run
 
 
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--runs", type=int, default=20, help="how many runs (default 20)")
     parser.add_argument("--keep-going", action="store_true", help="go on after a failed run")
-    parser.add_argument("--log-dir", type=Path, help="where a failed run's output is kept (default: a new temp dir)")
+    parser.add_argument("--log-dir", type=Path, help="where each run's output is kept (default: a new temp dir)")
     parser.add_argument("pytest_args", nargs="*", help="passed to pytest (put them after --)")
     args = parser.parse_args(argv)
     if args.runs < 1:
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     log_dir = args.log_dir or Path(tempfile.mkdtemp(prefix="repeat-suite-"))
     log_dir.mkdir(parents=True, exist_ok=True)
     command = " ".join(["pytest", *SUITE, *args.pytest_args])
-    print(f"{args.runs} runs of `{command}`; the output of a failed run is kept in {log_dir}")
+    print(f"{args.runs} runs of `{command}`; each run's output is kept in {log_dir}")
     runs: list[Run] = []
     for number in range(1, args.runs + 1):
         run = run_once(number, args.pytest_args, log_dir)
