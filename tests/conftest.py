@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+import os
+
+# Before numpy is loaded (the engine imports it), and inherited by every `coach` subprocess: OpenBLAS's
+# matrix products (the scorer's similarities) run on one thread. With one thread per core, OpenBLAS's
+# threads spin while they wait and fight the model's own threads: on the loaded 2-core test machine the
+# pack's model answers scored 2-3 times slower.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import random
 
 import pytest
+from hypothesis import settings
 
 from bot.service import CoachService, Identity
 from bot.storage import Storage
 from dialogs.engine import Engine
-from knowledge.pack import load_pack
+from tests.helpers import shipped_pack
+
+# Every run of the suite tries the same Hypothesis examples (as many as each test asks for), so a run
+# fails only when the code changed; `pytest --hypothesis-profile=explore` draws fresh ones (and keeps
+# what fails in .hypothesis/ to replay).
+settings.register_profile("ci", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")
 def pack():
-    return load_pack()
+    """The shipped pack (frozen; every test only reads it), loaded once per process."""
+    return shipped_pack()
 
 
 @pytest.fixture

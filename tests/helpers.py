@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import time
@@ -14,9 +15,16 @@ import yaml
 from bot.service import CoachService, Identity
 from dialogs.engine import Event, Reply
 from dialogs.paging import MORE_TRIGGER
+from knowledge.pack import Pack, load_pack
 
 TAG = re.compile(r"<[^>]+>")
 DATA = Path(__file__).parent / "data"
+
+
+@functools.cache
+def shipped_pack() -> Pack:
+    """The shipped pack, loaded and checked once per process (loading costs seconds; a Pack is frozen)."""
+    return load_pack()
 
 
 def load_labelled(name: str = "labelled_answers.yaml") -> list[dict]:
@@ -123,8 +131,10 @@ def squeeze(text: str) -> str:
     return " ".join(text.split())
 
 
-def wait_until(predicate, timeout: float = 20.0) -> bool:
-    """Poll `predicate` until it is true or `timeout` seconds pass."""
+def wait_until(predicate, timeout: float = 60.0) -> bool:
+    """Poll `predicate` until it is true or `timeout` seconds pass. The bound is generous: a `coach`
+    process loads its pack and model before it answers anything (about 7 s on an idle 2-core machine,
+    over 20 s when the machine is loaded), and a predicate that comes true returns at once."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

@@ -13,14 +13,14 @@ from bot.cli import main
 from bot.export import export_log
 from bot.reports import LOG_COLUMNS, find_learner, learner_summaries, read_only, step_history, team_step_averages
 from bot.storage import Storage
-from knowledge.pack import STEP_IDS, load_pack
+from knowledge.pack import STEP_IDS
 from tests.manager_log import OTHER, STRONG, WEAK_STEP, fill_log
 
 
 @pytest.fixture(scope="module")
-def log(tmp_path_factory):
+def log(tmp_path_factory, pack):
     path = tmp_path_factory.mktemp("log") / "coach.db"
-    fill_log(path, load_pack()).close()
+    fill_log(path, pack).close()
     return path
 
 
@@ -110,10 +110,10 @@ def test_bad_arguments_and_a_missing_database_get_one_clear_line(tmp_path, capsy
     assert not (tmp_path / "no.db").exists()  # reading never creates a database
 
 
-def test_export_runs_while_the_bot_keeps_writing_turns(tmp_path):
+def test_export_runs_while_the_bot_keeps_writing_turns(tmp_path, pack):
     """A writer appends turns through Storage (its own connection) for the whole export; neither fails."""
     log = tmp_path / "busy.db"
-    writer_store = fill_log(log, load_pack())
+    writer_store = fill_log(log, pack)
     user_id = writer_store.find_user("telegram", STRONG.external_id).id
     before = len(writer_store.turns())
     first_write, export_done = threading.Event(), threading.Event()

@@ -12,14 +12,13 @@ import pytest
 
 from bot.review import PASSWORD_ENV, ReviewError, build_datasette, build_metadata, check_password
 from bot.storage import Storage
-from knowledge.pack import load_pack
 from tests.manager_log import OTHER, STRONG, WEAK_STEP, fill_log
 
 
 @pytest.fixture(scope="module")
-def log(tmp_path_factory):
+def log(tmp_path_factory, pack):
     path = tmp_path_factory.mktemp("review") / "coach.db"
-    fill_log(path, load_pack()).close()
+    fill_log(path, pack).close()
     return path
 
 
@@ -73,9 +72,9 @@ async def test_the_review_connection_cannot_write(log):
     store.close()
 
 
-async def test_the_review_sees_what_the_bot_writes_after_it_started(tmp_path):
+async def test_the_review_sees_what_the_bot_writes_after_it_started(tmp_path, pack):
     log = tmp_path / "coach.db"
-    store = fill_log(log, load_pack())
+    store = fill_log(log, pack)
     datasette = build_datasette(log)
     await datasette.invoke_startup()
     before = await get_json(datasette, "/coach/turns.json?_shape=array&_size=max&_col=id")

@@ -17,7 +17,6 @@ import sys
 import pytest
 
 from bot.review import PASSWORD_ENV
-from knowledge.pack import load_pack
 from tests.helpers import wait_until
 from tests.manager_log import STRONG, WEAK_STEP, fill_log
 
@@ -33,10 +32,10 @@ expect.set_options(timeout=30_000)  # a loaded CI machine may take a while to dr
 
 
 @pytest.fixture(scope="module")
-def review_url(tmp_path_factory):
+def review_url(tmp_path_factory, pack):
     """The base address of a running `coach review` over a filled log (the bot's writer stays open)."""
     path = tmp_path_factory.mktemp("browser") / "coach.db"
-    storage = fill_log(path, load_pack())  # kept open, as a running bot keeps it
+    storage = fill_log(path, pack)  # kept open, as a running bot keeps it
     env = {**os.environ, PASSWORD_ENV: PASSWORD}
     log_file = path.with_suffix(".log")
     with log_file.open("w") as stderr:  # a file, not a pipe: a chatty server can never block on a full pipe

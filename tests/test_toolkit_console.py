@@ -7,12 +7,11 @@ import sqlite3
 
 import pytest
 
-from knowledge.pack import load_pack
-from tests.helpers import squeeze
+from tests.helpers import shipped_pack, squeeze
 from tests.test_console import coach_chat
 from tests.test_toolkit import RESTATED, SCALE, VALUE_STATEMENT
 
-PACK = load_pack()
+PACK = shipped_pack()
 WORDS = {
     "zh": {"dealer": "一家渠道商", "done": "完成", "scenario": "用参考场景", "thinking": "用这句参考",
            "back": "← 全部卡片", "subject": "城东陈姐的店", "item": "街坊都信她"},
