@@ -164,11 +164,11 @@ def take_first_lesson(service, who, pack, wrong: set[int]):
         learner.press("Next question" if "Next question" in " ".join(learner.labels) else "See the result")
 
 
-async def test_quiz_queries_show_who_took_which_lesson_and_the_question_most_missed(tmp_path):
+async def test_quiz_queries_show_who_took_which_lesson_and_the_question_most_missed(tmp_path, pack):
     from bot.service import CoachService, Identity
     from dialogs.engine import Engine
 
-    pack, path = load_pack(), tmp_path / "coach.db"
+    path = tmp_path / "coach.db"
     storage = Storage(path)
     service = CoachService(storage, Engine(pack))
     asked = len(pack.lessons[0].quiz)
