@@ -343,7 +343,7 @@ class FakeBotApi:
                        and str(p.get("callback_query_id")) == query_id]  # fmt: skip
         return requests + replies
 
-    def wait_for_delivered(self, update_id: int, times: int = 1, timeout: float = 20.0) -> list[int | None]:
+    def wait_for_delivered(self, update_id: int, times: int = 1, timeout: float = 60.0) -> list[int | None]:
         """Block until the webhook answered update `update_id` `times` times with a 2xx; its statuses."""
         deadline = time.monotonic() + timeout
 
@@ -366,7 +366,7 @@ class FakeBotApi:
         return [SentFile(m, p[FILE_METHODS[m]]["filename"], p[FILE_METHODS[m]]["content"], p.get("caption") or "")
                 for m, p in calls if isinstance(p.get(FILE_METHODS[m]), dict)]  # fmt: skip
 
-    def wait_for_files(self, count: int, chat_id: int | None = None, timeout: float = 20.0) -> list[SentFile]:
+    def wait_for_files(self, count: int, chat_id: int | None = None, timeout: float = 60.0) -> list[SentFile]:
         """Block until at least `count` files went to the chat; return them all."""
         deadline = time.monotonic() + timeout
         with self._changed:
@@ -381,7 +381,7 @@ class FakeBotApi:
         with self._changed:
             return [p for m, p in self.calls if m == "sendPoll" and chat_id in (None, p["chat_id"])]
 
-    def wait_for_polls(self, count: int, chat_id: int | None = None, timeout: float = 20.0) -> list[dict]:
+    def wait_for_polls(self, count: int, chat_id: int | None = None, timeout: float = 60.0) -> list[dict]:
         """Block until at least `count` polls went to the chat; return them all."""
         deadline = time.monotonic() + timeout
         with self._changed:
@@ -404,7 +404,7 @@ class FakeBotApi:
                 counts[method] = counts.get(method, 0) + 1
         return counts
 
-    def wait_for_sent(self, count: int, chat_id: int | None = None, timeout: float = 20.0) -> list[dict]:
+    def wait_for_sent(self, count: int, chat_id: int | None = None, timeout: float = 60.0) -> list[dict]:
         """Block until at least `count` messages went to the chat; return them all."""
         deadline = time.monotonic() + timeout
         with self._changed:
