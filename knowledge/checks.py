@@ -203,7 +203,8 @@ def _check_drill(parts: Parts, problems: list[Problem]) -> None:
 
 def _check_reactions(parts: Parts, problems: list[Problem]) -> None:
     """Reactions belong to known personas and answer known checks: harm lines a negative check,
-    passed and missed lines a rubric check of some step."""
+    passed and missed lines a rubric check of some step. A persona without a line for some harm
+    is warned about (the dealer would not react to that move in their own words)."""
     if parts.reactions is None:
         return
     dealer_ids = {d.id for d in parts.dealers}
@@ -219,6 +220,9 @@ def _check_reactions(parts: Parts, problems: list[Problem]) -> None:
                     problems.append(
                         Problem("reactions.yaml", f"reactions.{persona}.{kind}.{check_id}", f"no {where} {check_id!r}")
                     )
+        for harm_id in sorted(harm_ids - set(reactions.harm)):
+            message = f"no line for the harm {harm_id!r}: this dealer answers it with the step's poor reaction"
+            problems.append(Problem("reactions.yaml", f"reactions.{persona}.harm", message, warning=True))
 
 
 def _check_lesson(rel: str, lesson, module_ids: set[str], practice_ids: dict[str, set[str]], problems) -> None:

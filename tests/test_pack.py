@@ -209,3 +209,12 @@ def test_a_warning_is_reported_but_the_pack_still_loads(pack_copy):
     assert result.returncode == 0
     assert "checks.acknowledge.tip.en: warning: shown for 'chen_community' (female) but says he, him" in result.stdout
     load_pack(root)
+
+
+def test_every_dealer_has_a_line_for_every_harm_and_a_missing_one_is_warned_about(pack_copy):
+    assert [str(p) for p in check_pack(DEFAULT_DIR)] == []  # shipped: no warnings either
+    root, edit = pack_copy
+    edit("reactions.yaml", lambda data: data["reactions"]["zhou_content"]["harm"].pop("bashing_competitors"))
+    problems = check_pack(root)
+    assert [(p.field, p.warning) for p in problems] == [("reactions.zhou_content.harm", True)]
+    assert "bashing_competitors" in problems[0].message
