@@ -167,3 +167,16 @@ def test_coach_run_with_a_webhook_answers_a_press_in_its_reply_once_and_edits_th
                 proc.kill()
                 proc.wait()
             log.close()
+
+
+async def test_a_malformed_update_gets_a_400_and_nothing_logs_the_secret(storage, engine, caplog):
+    """PTB raises AttributeError on some malformed updates; unhandled, tornado answered 500 (so Telegram
+    would deliver it again and again) and logged the whole request, secret-token header included."""
+    from tests.telegram_tour import TOUR_SECRET
+
+    caplog.set_level("INFO")  # what `coach run` logs at (PTB logs request parameters only at DEBUG)
+    async with delivering_application(storage, engine, "webhook") as (app, api):
+        assert await delivered(app, api, {"update_id": 5, "callback_query": "not an object"}) == 400
+        assert await delivered(app, api, message_update(CHAT, "/train")) == 200  # the next update is served
+        assert any("千兆" in label for label, _ in buttons_of(newest(api)))  # /train answered
+    assert TOUR_SECRET not in caplog.text

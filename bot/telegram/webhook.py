@@ -43,7 +43,7 @@ class UpdateReceiver(tornado.web.RequestHandler):
             return
         try:
             update = Update.de_json(json.loads(self.request.body), self.bot)
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, AttributeError):  # PTB raises any of them on a malformed update
             self.set_status(400)
             return
         try:
@@ -57,13 +57,13 @@ class UpdateReceiver(tornado.web.RequestHandler):
             self.set_header("Content-Type", "application/json")
             self.write(json.dumps(answer_in_reply(update.callback_query.id)))
 
+    def log_exception(self, typ, value, tb) -> None:  # tornado's own would log the request, secret header and all
+        log.error("webhook request failed: %r", value)
+
 
 def answer_in_reply(callback_query_id: str) -> dict:
     """The body of a webhook reply that answers a press (the Bot API runs the method it names)."""
     return {"method": "answerCallbackQuery", "callback_query_id": callback_query_id}
-
-    def log_exception(self, typ, value, tb) -> None:  # tornado's own logging would print the request line
-        log.error("webhook request failed: %r", value)
 
 
 async def start_webhook(bot: Bot, intake: Intake, *, url: str, path: str, listen: str, port: int, secret: str):
