@@ -225,6 +225,23 @@ def _check_reactions(parts: Parts, problems: list[Problem]) -> None:
             problems.append(Problem("reactions.yaml", f"reactions.{persona}.harm", message, warning=True))
 
 
+def _check_rubric_exemplars(parts: Parts, problems: list[Problem]) -> None:
+    """scoring.yaml's extra exemplars name a step and one of its rubric checks."""
+    if parts.scoring is None:
+        return
+    known = {step.id: {c.id for c in step.rubric} for _, step in parts.steps}
+    for step_id, checks in parts.scoring.rubric_exemplars.items():
+        for check_id in checks:
+            if check_id not in known.get(step_id, set()):
+                problems.append(
+                    Problem(
+                        "scoring.yaml",
+                        f"rubric_exemplars.{step_id}.{check_id}",
+                        f"no check {check_id!r} in step {step_id!r}",
+                    )
+                )
+
+
 def _check_lesson(rel: str, lesson, module_ids: set[str], practice_ids: dict[str, set[str]], problems) -> None:
     stem = rel.rsplit("/", 1)[-1].removesuffix(".yaml")
     if stem.partition("-")[2] != lesson.id or not stem.partition("-")[0].isdigit():
@@ -354,6 +371,7 @@ def check_parts(parts: Parts, problems: list[Problem]) -> None:
     _check_ui(parts.ui, problems)
     _check_drill(parts, problems)
     _check_reactions(parts, problems)
+    _check_rubric_exemplars(parts, problems)
     _check_lessons(parts, problems)
     _check_toolkit(parts, problems)
     check_consistency(parts, problems)

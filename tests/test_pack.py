@@ -218,3 +218,14 @@ def test_every_dealer_has_a_line_for_every_harm_and_a_missing_one_is_warned_abou
     problems = check_pack(root)
     assert [(p.field, p.warning) for p in problems] == [("reactions.zhou_content.harm", True)]
     assert "bashing_competitors" in problems[0].message
+
+
+def test_an_extra_exemplar_for_a_check_the_step_does_not_have_is_a_pack_error(pack_copy):
+    root, edit = pack_copy
+    edit(
+        "scoring.yaml", lambda data: data.setdefault("rubric_exemplars", {}).update({"icebreaking": {"no_such": ["x"]}})
+    )
+    problems = [p for p in check_pack(root) if not p.warning]
+    assert [(p.file, p.field) for p in problems] == [("scoring.yaml", "rubric_exemplars.icebreaking.no_such")]
+    with pytest.raises(PackError, match=r"rubric_exemplars\.icebreaking\.no_such"):
+        load_pack(root)
