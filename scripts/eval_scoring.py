@@ -33,6 +33,7 @@ DEFAULT_LABELS = [
     DATA / "labelled_tuning.yaml",
     DATA / "labelled_tuning_2.yaml",
     DATA / "labelled_tuning_3.yaml",
+    DATA / "labelled_tuning_4.yaml",
 ]
 
 

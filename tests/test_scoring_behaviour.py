@@ -150,7 +150,7 @@ def test_a_long_answer_is_read_within_the_token_budget_and_a_harm_at_its_end_sti
     answer = LONG_GOOD_OBJECTION_ZH + threat
     model = Embedder.shared()
     read_whole = sum(model.token_count(c.text) for c in split_clauses(answer, coarse=True))
-    assert read_whole > pack.scoring.semantic.token_budget  # too long to be read whole
+    assert read_whole > scorer._token_budget(answer)  # too long to be read whole, even with the budget a long answer gets
     assert scorer.score("objection_handling", LONG_GOOD_OBJECTION_ZH, "zh").score >= 70
     result = scorer.score("objection_handling", answer, "zh")
     harm = next((c for c in result.harms if c.id == "pressure_to_sign"), None)

@@ -172,8 +172,9 @@ class Scorer:
     # --- scoring --------------------------------------------------------------
 
     def _score(self, shown_key: str, rubric_key: str, step_id: str, text: str, locale: str) -> ScoreResult:
-        clauses = self._clauses(text)
-        sims = self._similarities(clauses)
+        budget = self._token_budget(text)
+        clauses = self._clauses(text, budget)
+        sims = self._similarities(clauses, budget)
         rubric = self._rubrics[rubric_key]
         results = [self._judge(check, text, clauses, sims, locale) for check in rubric]
         base = self._base(results)
@@ -194,39 +195,42 @@ class Scorer:
             band=self.band(score), notes=tuple(g.id for g in guards if not g.passed),
         )  # fmt: skip
 
-    def _clauses(self, text: str) -> list[Clause]:
+    def _token_budget(self, text: str) -> int:
+        """The most model tokens this answer is read with: `token_budget` up to `budget_length` characters, in
+        proportion beyond (a long answer waits longer, but is read as carefully), never above `token_budget_max`."""
+        settings = self._settings
+        scaled = settings.token_budget * max(1.0, len(text.strip()) / settings.budget_length)
+        return min(settings.token_budget_max, round(scaled))
+
+    def _clauses(self, text: str, budget: int) -> list[Clause]:
         """The answer's clauses, repeats dropped; coarser ones when the fine ones would not fit the token budget."""
         clauses = unique(split_clauses(text))
-        if self._embedder is not None and self._tokens(clauses) > self._settings.token_budget:
+        if self._embedder is not None and self._tokens(clauses) > budget:
             clauses = unique(split_clauses(text, coarse=True))
         return clauses
 
     def _tokens(self, clauses: list[Clause]) -> int:
         return sum(self._embedder.token_count(c.text) for c in clauses)
 
-    def _similarities(self, clauses: list[Clause]) -> np.ndarray:
+    def _similarities(self, clauses: list[Clause], budget: int) -> np.ndarray:
         """(clauses × exemplar groups) closeness; a clause the model does not read is close to nothing."""
         sims = np.zeros((len(clauses), self._bank.groups), dtype=np.float32)
         if self._embedder is None or not clauses:
             return sims
-        read = self._within_budget(clauses)
+        read = self._within_budget(clauses, budget)
         vectors = self._embedder.embed_clauses([clauses[i].text for i in read])
         sims[read] = self._bank.similarities(vectors)
         return sims
 
-    def _within_budget(self, clauses: list[Clause]) -> list[int]:
+    def _within_budget(self, clauses: list[Clause], budget: int) -> list[int]:
         """The clauses the model reads, within the token budget: those holding a harm's cue word first (a harm
         by meaning can only fire on them), then the others in the rep's order. Chosen from the text alone, so
         the same text is always read the same way."""
-        budget = self._settings.token_budget
         place, seen = [], {}
         for clause in clauses:  # the clause's place in its sentence: 0 for the first
             place.append(seen.get(clause.sentence, 0))
             seen[clause.sentence] = place[-1] + 1
-        first = sorted(
-            range(len(clauses)),
-            key=lambda i: (size(clauses[i].text) < 3, place[i], not self._harm_cues.matches(clauses[i]), i),
-        )
+        first = sorted(range(len(clauses)), key=lambda i: (size(clauses[i].text) < 3, self._reading_rank(clauses[i], place[i]), i))
         read, spent = [], 0
         for i in first:
             cost = self._embedder.token_count(clauses[i].text)
@@ -234,6 +238,20 @@ class Scorer:
                 read.append(i)
                 spent += cost
         return sorted(read)
+
+    def _reading_rank(self, clause: Clause, place: int) -> int:
+        """0 for a sentence's first clause; 1 for a later clause with a shape a check or a harm needs read (a harm's
+        cue word, a feature turned into value, a date or a number, an open question); 2 for the rest."""
+        if place == 0:
+            return 0
+        structure = self._structure
+        shaped = (
+            self._harm_cues.matches(clause)
+            or structure.is_benefit(clause)
+            or structure.is_concrete(clause)
+            or structure.is_open_question(clause)
+        )
+        return 1 if shaped else 2
 
     def _credit(self, similarity: float) -> float:
         low, high = self._settings.partial_from, self._settings.pass_similarity
