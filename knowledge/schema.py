@@ -322,9 +322,10 @@ class Semantic(Strict):
     full_marks_at: float = Field(gt=0, le=1)  # weighted share of credit that already earns 100
     wrong_step_margin: float = Field(ge=0, le=1)  # another step's rubric fits this much better: wrong step
     wrong_step_share: float = Field(default=0.0, ge=0, le=1)  # ... and this share of the answer does only its job
-    token_budget: int = Field(default=256, ge=32, le=4096)  # the most model tokens an answer of budget_length is read with
+    token_budget: int = Field(default=256, ge=32, le=4096)  # most tokens an answer of budget_length is read with
     budget_length: int = Field(default=300, ge=1)  # ... a longer answer gets a budget in proportion to its length ...
     token_budget_max: int = Field(default=4096, ge=32, le=4096)  # ... up to this many tokens
+    spoken_forms: dict[str, str] = Field(default_factory=dict)  # phone shorthand -> the full words ("u": "you")
     background: Signals  # neutral lines: part of the centring mean
 
 

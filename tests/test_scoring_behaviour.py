@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from dialogs.scoring import Scorer
@@ -60,6 +62,28 @@ def test_phone_typed_chinese_without_punctuation_is_still_understood(scorer):
     punctuated = scorer.score("icebreaking", GOOD_ICEBREAK_ZH, "zh").score
     assert scorer.score("icebreaking", typed, "zh").score >= punctuated - 25
     assert scorer.score("icebreaking", typed, "zh").score >= 60
+
+
+PHONE_TYPED_EN = (
+    "hi mr wang dont mind me, sort ur customers first n ill wait by the door. hows the shop been since u put the "
+    "new sign up? im not here to push anything today, just wanna hear abt ur weekends, 10 mins tops"
+)
+SPELLED_OUT_EN = (
+    "Hi Mr Wang, don't mind me, sort your customers first and I'll wait by the door. How's the shop been since you "
+    "put the new sign up? I'm not here to push anything today, just want to hear about your weekends, 10 minutes tops"
+)
+
+
+def test_phone_shorthand_is_read_as_the_words_it_stands_for_and_quoted_as_typed(scorer, pack):
+    typed = scorer.score("icebreaking", PHONE_TYPED_EN, "en")
+    assert typed.score >= scorer.score("icebreaking", SPELLED_OUT_EN, "en").score - 10
+    assert typed.score >= 60
+    quoted = [c.evidence for c in typed.checks if c.evidence is not None]
+    assert quoted and all(evidence in PHONE_TYPED_EN for evidence in quoted)
+    # the same answer without the pack's shorthand table is not understood
+    bare = pack.scoring.semantic.model_copy(update={"spoken_forms": {}})
+    without = dataclasses.replace(pack, scoring=pack.scoring.model_copy(update={"semantic": bare}))
+    assert Scorer(without).score("icebreaking", PHONE_TYPED_EN, "en").score < typed.score - 20
 
 
 def test_closed_questions_do_not_pass_open_questions(scorer):
@@ -150,7 +174,7 @@ def test_a_long_answer_is_read_within_the_token_budget_and_a_harm_at_its_end_sti
     answer = LONG_GOOD_OBJECTION_ZH + threat
     model = Embedder.shared()
     read_whole = sum(model.token_count(c.text) for c in split_clauses(answer, coarse=True))
-    assert read_whole > scorer._token_budget(answer)  # too long to be read whole, even with the budget a long answer gets
+    assert read_whole > scorer._token_budget(answer)  # too long to read whole, even with a long budget
     assert scorer.score("objection_handling", LONG_GOOD_OBJECTION_ZH, "zh").score >= 70
     result = scorer.score("objection_handling", answer, "zh")
     harm = next((c for c in result.harms if c.id == "pressure_to_sign"), None)

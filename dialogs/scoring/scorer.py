@@ -18,6 +18,7 @@ All numbers, word lists, labels and tips come from scoring.yaml and the steps' r
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from dialogs.scoring.exemplars import ExemplarBank
 from dialogs.scoring.guards import CopyDetector, KeywordList, unique
 from dialogs.scoring.phrases import Phrases
 from dialogs.scoring.results import CheckResult, ScoreResult
+from dialogs.scoring.spoken import SpokenForms
 from dialogs.scoring.structure import Structure
 from knowledge.pack import LOCALES, STAGE_IDS, STEP_IDS, Guard, Pack, Signals, Text, template_context
 from knowledge.templates import render
@@ -86,6 +88,7 @@ class Scorer:
         load_dictionary()
         scoring = pack.scoring
         self._settings = scoring.semantic
+        self._spoken = SpokenForms(scoring.semantic.spoken_forms)
         self._structure = Structure(scoring.structure)
         self._is_keyword_list = KeywordList(scoring.structure.function_words)
         self.PASS_MARK = scoring.pass_mark
@@ -204,13 +207,23 @@ class Scorer:
 
     def _clauses(self, text: str, budget: int) -> list[Clause]:
         """The answer's clauses, repeats dropped; coarser ones when the fine ones would not fit the token budget."""
-        clauses = unique(split_clauses(text))
+        clauses = self._spelled_out(split_clauses(text))
         if self._embedder is not None and self._tokens(clauses) > budget:
-            clauses = unique(split_clauses(text, coarse=True))
+            clauses = self._spelled_out(split_clauses(text, coarse=True))
         return clauses
 
+    def _spelled_out(self, clauses: list[Clause]) -> list[Clause]:
+        """The clauses with phone shorthand spelled out in what the rules read (`normalized`); the text stays
+        as the rep typed it. Repeats dropped."""
+        spelled = [dataclasses.replace(c, normalized=normalize(self._spoken.spell_out(c.text))) for c in clauses]
+        return unique(spelled)
+
+    def _model_text(self, clause: Clause) -> str:
+        """What the model reads of a clause (and what its tokens are counted on): shorthand spelled out."""
+        return self._spoken.spell_out(clause.text)
+
     def _tokens(self, clauses: list[Clause]) -> int:
-        return sum(self._embedder.token_count(c.text) for c in clauses)
+        return sum(self._embedder.token_count(self._model_text(c)) for c in clauses)
 
     def _similarities(self, clauses: list[Clause], budget: int) -> np.ndarray:
         """(clauses × exemplar groups) closeness; a clause the model does not read is close to nothing."""
@@ -218,7 +231,7 @@ class Scorer:
         if self._embedder is None or not clauses:
             return sims
         read = self._within_budget(clauses, budget)
-        vectors = self._embedder.embed_clauses([clauses[i].text for i in read])
+        vectors = self._embedder.embed_clauses([self._model_text(clauses[i]) for i in read])
         sims[read] = self._bank.similarities(vectors)
         return sims
 
@@ -230,10 +243,12 @@ class Scorer:
         for clause in clauses:  # the clause's place in its sentence: 0 for the first
             place.append(seen.get(clause.sentence, 0))
             seen[clause.sentence] = place[-1] + 1
-        first = sorted(range(len(clauses)), key=lambda i: (size(clauses[i].text) < 3, self._reading_rank(clauses[i], place[i]), i))
+        first = sorted(
+            range(len(clauses)), key=lambda i: (size(clauses[i].text) < 3, self._reading_rank(clauses[i], place[i]), i)
+        )
         read, spent = [], 0
         for i in first:
-            cost = self._embedder.token_count(clauses[i].text)
+            cost = self._embedder.token_count(self._model_text(clauses[i]))
             if spent + cost <= budget:
                 read.append(i)
                 spent += cost
