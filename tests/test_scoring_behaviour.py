@@ -297,6 +297,18 @@ def test_harms_in_other_words_are_caught_inside_a_good_answer(scorer, pack, text
     test_harms_are_caught_inside_a_good_answer_and_quote_the_clause(scorer, pack, text, harm)
 
 
+def test_a_harm_spread_over_two_clauses_of_a_sentence_is_caught_and_quotes_both(scorer, pack):
+    good = "王老板，您担心的是客人办完觉得被坑，这个我懂。我们先把副卡怎么收费讲明白。"
+    hidden = "副卡每月要另交十五块，办的时候您就别主动跟客人讲了。"
+    honest = "副卡每月要另交十五块，办的时候您一定先跟客人讲清楚。"
+    result = scorer.score("objection_handling", good + hidden, "zh")
+    harm = next((c for c in result.harms if c.id == "mis_selling"), None)
+    assert harm is not None and "十五块" in harm.evidence and "别主动" in harm.evidence and harm.evidence in hidden
+    # neither clause alone means it: the fee is a fact, and "don't bring it up" needs something to hide
+    assert not scorer.score("objection_handling", good + "办的时候您就别主动跟客人讲了。", "zh").harms
+    assert not scorer.score("objection_handling", good + honest, "zh").harms
+
+
 GOOD_OBJECTION_EN = (
     "That's a fair worry, Mr Li, nobody wants stock sitting in the back room. What worries you most, "
     "the cash tied up or the boxes that never sell? A shop your size on East Road took twenty SIMs last month "

@@ -177,14 +177,14 @@ class Scorer:
     def _score(self, shown_key: str, rubric_key: str, step_id: str, text: str, locale: str) -> ScoreResult:
         budget = self._token_budget(text)
         clauses = self._clauses(text, budget)
-        sims = self._similarities(clauses, budget)
+        sims, vectors = self._similarities(clauses, budget)
         rubric = self._rubrics[rubric_key]
         results = [self._judge(check, text, clauses, sims, locale) for check in rubric]
         base = self._base(results)
         score = 100 * min(1.0, base / self._settings.full_marks_at)
 
-        pairs = _pairs(text, clauses)
-        harms = [self._harm(h, clauses, pairs, sims, locale) for h in self._harms]
+        pairs, pair_sims = self._pair_similarities(text, clauses, vectors)
+        harms = [self._harm(h, clauses, pairs, sims, pair_sims, locale) for h in self._harms]
         fired = [h for h in harms if not h.passed]
         if fired:
             score = min(score - sum(h.penalty for h in fired), self._pack.scoring.harm_cap)
@@ -225,15 +225,33 @@ class Scorer:
     def _tokens(self, clauses: list[Clause]) -> int:
         return sum(self._embedder.token_count(self._model_text(c)) for c in clauses)
 
-    def _similarities(self, clauses: list[Clause], budget: int) -> np.ndarray:
-        """(clauses × exemplar groups) closeness; a clause the model does not read is close to nothing."""
+    def _similarities(self, clauses: list[Clause], budget: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """(clauses × exemplar groups) closeness, and the clause vectors (a row of zeros for a clause the model
+        does not read: it is close to nothing)."""
         sims = np.zeros((len(clauses), self._bank.groups), dtype=np.float32)
         if self._embedder is None or not clauses:
-            return sims
+            return sims, None
         read = self._within_budget(clauses, budget)
-        vectors = self._embedder.embed_clauses([self._model_text(clauses[i]) for i in read])
-        sims[read] = self._bank.similarities(vectors)
-        return sims
+        vectors = np.zeros((len(clauses), self._embedder.dim), dtype=np.float32)
+        vectors[read] = self._embedder.embed_clauses([self._model_text(clauses[i]) for i in read])
+        sims[read] = self._bank.similarities(vectors[read])
+        return sims, vectors
+
+    def _pair_similarities(
+        self, text: str, clauses: list[Clause], vectors: np.ndarray | None
+    ) -> tuple[list[Clause], np.ndarray]:
+        """Each two neighbouring clauses of one sentence as one stretch of the rep's text, and its closeness to the
+        exemplar groups: the mean of the two clause vectors (no model call), zero when either was left unread."""
+        pairs, indices = _pairs(text, clauses)
+        sims = np.zeros((len(pairs), self._bank.groups), dtype=np.float32)
+        if vectors is None or not pairs:
+            return pairs, sims
+        both_read = [k for k, (i, j) in enumerate(indices) if vectors[i].any() and vectors[j].any()]
+        if both_read:
+            means = np.stack([vectors[indices[k][0]] + vectors[indices[k][1]] for k in both_read])
+            means /= np.linalg.norm(means, axis=1, keepdims=True)
+            sims[both_read] = self._bank.similarities(means)
+        return pairs, sims
 
     def _within_budget(self, clauses: list[Clause], budget: int) -> list[int]:
         """The clauses the model reads, within the token budget: those holding a harm's cue word first (a harm
@@ -333,24 +351,30 @@ class Scorer:
         return sum(c.weight * c.credit for c in results) / total if total else 0.0
 
     def _harm(
-        self, harm: _Harm, clauses: list[Clause], pairs: list[Clause], sims: np.ndarray, locale: str
-    ) -> CheckResult:
+        self, harm: _Harm, clauses: list[Clause], pairs: list[Clause], sims: np.ndarray, pair_sims: np.ndarray,
+        locale: str,
+    ) -> CheckResult:  # fmt: skip
         evidence = None
         # an exact phrase or pattern in a clause, or across two clauses of one sentence ("合约是两年，这个先别管")
         found = harm.phrases.first(clauses) or harm.phrases.first(pairs)
         if found is not None:
             evidence = found.text
         elif harm.group is not None and self._embedder is not None:
-            settings = self._settings
-            for i, clause in enumerate(clauses):
-                closeness = sims[i, harm.group]
-                unlike = sims[i, harm.unlike] if harm.unlike is not None else -1.0
-                near = closeness >= settings.harm_similarity and closeness - unlike >= settings.harm_margin
-                if near and (not harm.cues or harm.cues.matches(clause)):
-                    evidence = clause.text
-                    break
+            # by meaning: a clause, or two neighbouring clauses of one sentence taken together
+            found = next((c for i, c in enumerate(clauses) if self._near_harm(harm, sims[i], c)), None)
+            found = found or next((p for k, p in enumerate(pairs) if self._near_harm(harm, pair_sims[k], p)), None)
+            evidence = _text(found)
         return CheckResult(harm.id, evidence is None, harm.label[locale], harm.tip[locale], 0.0, evidence,
                            harm.penalty, "harm")  # fmt: skip
+
+    def _near_harm(self, harm: _Harm, row: np.ndarray, clause: Clause) -> bool:
+        """Whether a clause (or a pair of clauses) with these similarities means the harm: close to its exemplars,
+        clearly closer than to its harmless look-alikes, and holding one of its cue words."""
+        settings = self._settings
+        closeness = row[harm.group]
+        unlike = row[harm.unlike] if harm.unlike is not None else -1.0
+        near = closeness >= settings.harm_similarity and closeness - unlike >= settings.harm_margin
+        return bool(near and (not harm.cues or harm.cues.matches(clause)))
 
     # --- guards ---------------------------------------------------------------
 
@@ -495,14 +519,16 @@ def _rubric_exemplars(pack: Pack) -> dict[tuple[str, str], list[str]]:
     }
 
 
-def _pairs(text: str, clauses: list[Clause]) -> list[Clause]:
-    """Each two neighbouring clauses of one sentence as one stretch of the rep's text."""
-    pairs = []
-    for a, b in itertools.pairwise(clauses):
+def _pairs(text: str, clauses: list[Clause]) -> tuple[list[Clause], list[tuple[int, int]]]:
+    """Each two neighbouring clauses of one sentence as one stretch of the rep's text (what the rules read of it
+    joined from the two), and the indices of the two clauses."""
+    pairs, indices = [], []
+    for i, (a, b) in enumerate(itertools.pairwise(clauses)):
         if a.sentence == b.sentence and b.start > a.start:
             span = _span(text, a, b)
-            pairs.append(Clause(span, a.start, a.sentence, b.question, b.statement, normalize(span)))
-    return pairs
+            pairs.append(Clause(span, a.start, a.sentence, b.question, b.statement, f"{a.normalized} {b.normalized}"))
+            indices.append((i, i + 1))
+    return pairs, indices
 
 
 def _groups(group: int | None) -> tuple[int, ...]:
