@@ -1,15 +1,17 @@
 """The Scorer: an answer, a step (or an objection card), and a score that explains itself.
 
 How a score is made:
-1. The answer is cut into clauses (clauses.py); repeats count once.
+1. The answer is cut into clauses (clauses.py); repeats count once; phone shorthand ("u", "dont") is
+   spelled out for the rules and the model (spoken.py), and the evidence quotes the rep as typed.
 2. Each rubric check gets a credit 0..1 from its best clause: how close the clause means to the
    check's exemplars (semantic mode), or an exact signal phrase inside a real sentence. Some
    checks also need a shape (structure.py): an open question, a summary with a check-back, a
    next step with a date or a number. The evidence is that clause as the rep wrote it.
 3. The score is the weighted credit, scaled so that `full_marks_at` of it earns 100.
 4. Harms (instant discounts, pressure, blaming, arguing, own targets, mis-selling) fire on an
-   exact phrase or pattern, or on a clause that means the same as a harm exemplar and not the
-   same as its harmless look-alikes; each costs its penalty and caps the score.
+   exact phrase or pattern, or on a clause (or two neighbouring clauses of one sentence) that means
+   the same as a harm exemplar and not the same as its harmless look-alikes; each costs its
+   penalty and caps the score.
 5. Guards cap the score with a tip: a keyword list, pasted lesson text, another step's job,
    an answer too short to show the skill.
 All numbers, word lists, labels and tips come from scoring.yaml and the steps' rubrics.
@@ -254,9 +256,9 @@ class Scorer:
         return pairs, sims
 
     def _within_budget(self, clauses: list[Clause], budget: int) -> list[int]:
-        """The clauses the model reads, within the token budget: those holding a harm's cue word first (a harm
-        by meaning can only fire on them), then the others in the rep's order. Chosen from the text alone, so
-        the same text is always read the same way."""
+        """The clauses the model reads, within the token budget: each sentence's first clause, then later ones with
+        a shape a check or a harm needs (`_reading_rank`), then the rest, each group in the rep's order. Chosen
+        from the text alone, so the same text is always read the same way."""
         place, seen = [], {}
         for clause in clauses:  # the clause's place in its sentence: 0 for the first
             place.append(seen.get(clause.sentence, 0))
