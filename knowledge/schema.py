@@ -325,7 +325,8 @@ class Semantic(Strict):
     token_budget: int = Field(default=256, ge=32, le=4096)  # most tokens an answer of budget_length is read with
     budget_length: int = Field(default=300, ge=1)  # ... a longer answer gets a budget in proportion to its length ...
     token_budget_max: int = Field(default=4096, ge=32, le=4096)  # ... up to this many tokens
-    spoken_forms: dict[str, str] = Field(default_factory=dict)  # phone shorthand -> the full words ("u": "you")
+    # phone shorthand -> the full words ("u": "you"); a shorthand is one word, no spaces
+    spoken_forms: dict[Annotated[str, StringConstraints(pattern=r"^\S+$")], NonEmpty] = Field(default_factory=dict)
     background: Signals  # neutral lines: part of the centring mean
 
 

@@ -229,3 +229,11 @@ def test_an_extra_exemplar_for_a_check_the_step_does_not_have_is_a_pack_error(pa
     assert [(p.file, p.field) for p in problems] == [("scoring.yaml", "rubric_exemplars.icebreaking.no_such")]
     with pytest.raises(PackError, match=r"rubric_exemplars\.icebreaking\.no_such"):
         load_pack(root)
+
+
+def test_a_shorthand_of_two_words_or_an_empty_spelling_is_a_pack_error(pack_copy):
+    root, edit = pack_copy
+    edit("scoring.yaml", lambda data: data["semantic"]["spoken_forms"].update({"c u": "see you", "thx": ""}))
+    problems = [p for p in check_pack(root) if not p.warning]
+    assert {p.file for p in problems} == {"scoring.yaml"}
+    assert {p.field for p in problems} == {"semantic.spoken_forms.c u.[key]", "semantic.spoken_forms.thx"}
