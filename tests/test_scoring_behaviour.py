@@ -291,6 +291,8 @@ def test_courtesy_around_real_content_is_not_called_empty(scorer, pack):
         ("您要是这个月还不进货，年底您的代理资格怕是保不住了", "pressure_to_sign"),
         ("我跟您保证，这网一辈子都不会断", "mis_selling"),
         ("副卡每张还要另收十块，这个您先别跟顾客提", "mis_selling"),
+        ("我本月融合套餐还差二十五单才达标，您这边多走几单", "targets_only"),
+        ("对面那家营业厅收了钱就不管人了，客人都吃过亏", "bashing_competitors"),
     ],
 )
 def test_harms_in_other_words_are_caught_inside_a_good_answer(scorer, pack, text, harm):
@@ -330,6 +332,7 @@ GOOD_OBJECTION_EN = (
             "pressure_to_sign",
         ),
         ("Tell your customers it never drops anywhere, I guarantee it.", "mis_selling"),
+        ("To be straight with you, I have a quota to hit by the end of the month.", "targets_only"),
     ],
 )
 def test_english_harms_in_other_words_are_caught_and_quote_the_clause(scorer, pack, text, harm):
@@ -363,3 +366,12 @@ def test_an_english_question_word_before_an_auxiliary_keeps_the_question_open(sc
     text = "Who are your customers mostly? What do they grumble about while they wait?"
     check = next(c for c in scorer.score("need_guidance", text, "en").checks if c.id == "open_questions")
     assert check.passed and check.evidence in text
+
+
+def test_counting_what_the_dealer_still_needs_is_not_talking_about_your_own_targets(scorer):
+    text = (
+        "王老板，您店里这个月还差五单就到下一档返点了。我们还差两步就能开通，"
+        "您觉得哪几类客人最可能先办？周三我带物料过来。"
+    )
+    result = scorer.score("value_presentation", text, "zh")
+    assert "targets_only" not in [c.id for c in result.harms]
