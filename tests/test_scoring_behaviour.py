@@ -375,3 +375,12 @@ def test_counting_what_the_dealer_still_needs_is_not_talking_about_your_own_targ
     )
     result = scorer.score("value_presentation", text, "zh")
     assert "targets_only" not in [c.id for c in result.harms]
+
+
+def test_owning_up_to_how_the_last_vendor_left_them_is_not_running_down_a_competitor(scorer):
+    text = (
+        "刘店长，那家厂商撤走以后售后就没人管了，最后挨骂的是您的店员，换谁都寒心。"
+        "您最担心的是售后没人接，对吧？下周一我带售后流程过来给您过一遍。"
+    )
+    result = scorer.score("objection_handling", text, "zh")
+    assert "bashing_competitors" not in [c.id for c in result.harms]
